@@ -1,0 +1,400 @@
+//! The SQLite engine: WAL mode, one writer thread that group-commits, a pool of readers.
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use crate::{DbError, Migration, Row, SqlValue, Tx, TxError};
+
+/// Most jobs one commit may carry; bounds the latency a large burst adds to its first caller.
+const MAX_BATCH: usize = 512;
+const READERS: usize = 4;
+
+/// Where and how the store keeps its data.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The database file; `None` keeps state in a throw-away database (RAM-backed where the
+    /// system has `/dev/shm`) without fsync, removed when the store closes.
+    pub path: Option<PathBuf>,
+}
+
+/// Told about every group commit (for metrics).
+pub trait StoreObserver: Send + Sync {
+    /// `batch_size` writes were committed; the commit (including fsync) took `seconds`.
+    fn record_commit(&self, batch_size: usize, seconds: f64);
+}
+
+struct NoObserver;
+impl StoreObserver for NoObserver {
+    fn record_commit(&self, _: usize, _: f64) {}
+}
+
+/// A write job: runs inside the shared transaction, returns how to finish once the
+/// transaction's fate is known.
+type Job = Box<dyn FnOnce(&mut dyn Tx) -> Finish + Send>;
+
+/// Whether to keep the job's changes, and whom to tell the final outcome.
+struct Finish {
+    keep: bool,
+    notify: Box<dyn FnOnce(Option<DbError>) + Send>,
+}
+
+enum Command {
+    Write(Job),
+    Close(oneshot::Sender<()>),
+}
+
+/// Handle to the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Option<mpsc::Sender<Command>>>,
+    readers: Vec<Mutex<Connection>>,
+    durable: bool,
+    _temp: Option<TempFiles>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and starts the writer.
+    pub async fn open(config: StoreConfig) -> Result<Store, DbError> {
+        Self::open_observed(config, Arc::new(NoObserver)).await
+    }
+
+    /// Opens the store and reports every commit to `observer`.
+    pub async fn open_observed(
+        config: StoreConfig,
+        observer: Arc<dyn StoreObserver>,
+    ) -> Result<Store, DbError> {
+        let (path, temp, durable) = match config.path {
+            Some(path) => (path, None, true),
+            None => {
+                let temp = TempFiles::new();
+                (temp.path.clone(), Some(temp), false)
+            }
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbError::Engine(format!("{}: {e}", dir.display())))?;
+        }
+        let writer_conn = open_connection(&path, durable, false)?;
+        let readers = (0..READERS)
+            .map(|_| open_connection(&path, durable, true).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (sender, receiver) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("nimbus-store-writer".into())
+            .spawn(move || run_writer(writer_conn, &receiver, observer.as_ref()))
+            .map_err(|e| DbError::Engine(e.to_string()))?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(Some(sender)),
+                readers,
+                durable,
+                _temp: temp,
+            }),
+        })
+    }
+
+    /// Whether acknowledged writes are fsync'd to a file that outlives the process.
+    pub fn is_durable(&self) -> bool {
+        self.inner.durable
+    }
+
+    /// Runs `work` inside the next group commit. Returns after the commit: an `Ok` is on disk.
+    /// An `Err(TxError::Abort)` rolls back only this job's changes.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, TxError<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
+    {
+        let (reply, outcome) = oneshot::channel();
+        let job: Job = Box::new(move |tx| {
+            let result = match std::panic::catch_unwind(AssertUnwindSafe(|| work(tx))) {
+                Ok(result) => result,
+                Err(_) => Err(TxError::Db(DbError::Panicked)),
+            };
+            Finish {
+                keep: result.is_ok(),
+                notify: Box::new(move |commit_error| {
+                    let final_result = match commit_error {
+                        Some(err) => Err(TxError::Db(err)),
+                        None => result,
+                    };
+                    let _ = reply.send(final_result);
+                }),
+            }
+        });
+        let sent = match &*self.inner.writer.lock() {
+            Some(writer) => writer.send(Command::Write(job)).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(TxError::Db(DbError::Closed));
+        }
+        outcome.await.unwrap_or(Err(TxError::Db(DbError::Closed)))
+    }
+
+    /// Runs a read on one of the reader connections (a consistent snapshot of committed
+    /// data). Meant for short, indexed reads: it runs on the calling thread.
+    pub fn read<T>(
+        &self,
+        work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let readers = &self.inner.readers;
+        let mut conn = readers
+            .iter()
+            .find_map(|r| r.try_lock())
+            .unwrap_or_else(|| readers[rand_index(readers.len())].lock());
+        let mut tx = SqliteTx { conn: &mut conn };
+        tx.conn.execute_batch("BEGIN DEFERRED")?;
+        let result = work(&mut tx);
+        tx.conn.execute_batch("COMMIT")?;
+        result
+    }
+
+    /// Applies the service's pending migrations in one transaction.
+    pub async fn migrate(
+        &self,
+        service: &'static str,
+        migrations: &'static [Migration],
+    ) -> Result<(), DbError> {
+        self.write(move |tx| -> Result<(), TxError<DbError>> {
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS nimbus_migrations (service TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+                &[],
+            )?;
+            let current = tx
+                .query_one("SELECT version FROM nimbus_migrations WHERE service = ?1", &[service.into()])?
+                .map(|row| row.i64(0))
+                .transpose()?
+                .unwrap_or(0);
+            for migration in migrations.iter().filter(|m| m.version > current) {
+                for statement in migration.sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                    tx.execute(statement, &[])?;
+                }
+                tx.execute(
+                    "INSERT INTO nimbus_migrations (service, version) VALUES (?1, ?2)
+                     ON CONFLICT (service) DO UPDATE SET version = excluded.version",
+                    &[service.into(), migration.version.into()],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| match e {
+            TxError::Abort(e) | TxError::Db(e) => e,
+        })
+    }
+
+    /// Finishes queued writes, checkpoints the log and stops the writer.
+    pub async fn close(&self) {
+        let writer = self.inner.writer.lock().take();
+        if let Some(writer) = writer {
+            let (done, closed) = oneshot::channel();
+            if writer.send(Command::Close(done)).is_ok() {
+                let _ = closed.await;
+            }
+        }
+    }
+}
+
+fn rand_index(len: usize) -> usize {
+    (uuid::Uuid::new_v4().as_u128() % len as u128) as usize
+}
+
+fn open_connection(path: &Path, durable: bool, read_only: bool) -> Result<Connection, DbError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    // FULL: the WAL is fsync'd at every commit, so an acknowledged write survives power loss.
+    conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+fn run_writer(
+    mut conn: Connection,
+    commands: &mpsc::Receiver<Command>,
+    observer: &dyn StoreObserver,
+) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut close_reply = None;
+    while close_reply.is_none() {
+        match commands.recv() {
+            Ok(Command::Write(job)) => batch.push(job),
+            Ok(Command::Close(reply)) => close_reply = Some(reply),
+            Err(_) => break,
+        }
+        while batch.len() < MAX_BATCH && close_reply.is_none() {
+            match commands.try_recv() {
+                Ok(Command::Write(job)) => batch.push(job),
+                Ok(Command::Close(reply)) => close_reply = Some(reply),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            commit_batch(&mut conn, batch.drain(..), observer);
+        }
+    }
+    if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        tracing::warn!(%err, "checkpoint at close failed");
+    }
+    drop(conn);
+    if let Some(reply) = close_reply {
+        let _ = reply.send(());
+    }
+}
+
+fn commit_batch(
+    conn: &mut Connection,
+    jobs: impl Iterator<Item = Job>,
+    observer: &dyn StoreObserver,
+) {
+    let mut finishes = Vec::new();
+    if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let err = DbError::from(err);
+        for job in jobs {
+            drop(job);
+            tracing::error!(%err, "cannot begin a write transaction");
+        }
+        return;
+    }
+    let mut count = 0;
+    for job in jobs {
+        count += 1;
+        let savepoint = conn.execute_batch("SAVEPOINT job");
+        let finish = job(&mut SqliteTx { conn });
+        let undo = if finish.keep && savepoint.is_ok() {
+            conn.execute_batch("RELEASE job")
+        } else {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        };
+        match (savepoint, undo) {
+            (Ok(()), Ok(())) => finishes.push((finish.notify, None)),
+            (Err(e), _) | (_, Err(e)) => finishes.push((finish.notify, Some(DbError::from(e)))),
+        }
+    }
+    let started = Instant::now();
+    let commit_error = conn.execute_batch("COMMIT").err().map(DbError::from);
+    if commit_error.is_some() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    observer.record_commit(count, started.elapsed().as_secs_f64());
+    for (notify, own_error) in finishes {
+        notify(commit_error.clone().or(own_error));
+    }
+}
+
+/// A transaction on one SQLite connection.
+struct SqliteTx<'c> {
+    conn: &'c mut Connection,
+}
+
+impl Tx for SqliteTx<'_> {
+    fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<usize, DbError> {
+        let mut statement = self.conn.prepare_cached(sql)?;
+        Ok(statement.execute(rusqlite::params_from_iter(params.iter().map(to_sqlite)))?)
+    }
+
+    fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, DbError> {
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let columns = statement.column_count();
+        let mut rows = statement.query(rusqlite::params_from_iter(params.iter().map(to_sqlite)))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(columns);
+            for i in 0..columns {
+                values.push(from_sqlite(row.get_ref(i)?));
+            }
+            out.push(Row(values));
+        }
+        Ok(out)
+    }
+}
+
+fn to_sqlite(value: &SqlValue) -> rusqlite::types::ToSqlOutput<'_> {
+    use rusqlite::types::{ToSqlOutput, ValueRef};
+    ToSqlOutput::Borrowed(match value {
+        SqlValue::Null => ValueRef::Null,
+        SqlValue::Integer(v) => ValueRef::Integer(*v),
+        SqlValue::Real(v) => ValueRef::Real(*v),
+        SqlValue::Text(v) => ValueRef::Text(v.as_bytes()),
+        SqlValue::Blob(v) => ValueRef::Blob(v),
+    })
+}
+
+fn from_sqlite(value: rusqlite::types::ValueRef<'_>) -> SqlValue {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Null => SqlValue::Null,
+        ValueRef::Integer(v) => SqlValue::Integer(v),
+        ValueRef::Real(v) => SqlValue::Real(v),
+        ValueRef::Text(v) => SqlValue::Text(String::from_utf8_lossy(v).into_owned()),
+        ValueRef::Blob(v) => SqlValue::Blob(v.to_vec()),
+    }
+}
+
+/// The files of a throw-away database, removed on drop.
+struct TempFiles {
+    path: PathBuf,
+}
+
+impl TempFiles {
+    fn new() -> Self {
+        let shm = Path::new("/dev/shm");
+        let dir = if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        TempFiles {
+            path: dir.join(format!("nimbus-{}.sqlite", uuid::Uuid::new_v4().simple())),
+        }
+    }
+}
+
+impl Drop for TempFiles {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = self.path.clone().into_os_string();
+            name.push(suffix);
+            let _ = std::fs::remove_file(name);
+        }
+    }
+}
+
+/// Reads a PRAGMA on the writer's settings; used by the conformance suite to prove durability.
+impl Store {
+    pub async fn synchronous_mode(&self) -> Result<i64, DbError> {
+        self.write(|tx| -> Result<i64, TxError<DbError>> {
+            Ok(tx
+                .query_one("PRAGMA synchronous", &[])?
+                .map(|r| r.i64(0))
+                .transpose()?
+                .unwrap_or(-1))
+        })
+        .await
+        .map_err(|e| match e {
+            TxError::Abort(e) | TxError::Db(e) => e,
+        })
+    }
+}
