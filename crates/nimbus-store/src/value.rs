@@ -149,3 +149,12 @@ impl Row {
         }
     }
 }
+
+impl<T> From<&Option<T>> for SqlValue
+where
+    T: Clone + Into<SqlValue>,
+{
+    fn from(v: &Option<T>) -> Self {
+        v.clone().map_or(SqlValue::Null, Into::into)
+    }
+}

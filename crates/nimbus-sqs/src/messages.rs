@@ -1,0 +1,796 @@
+//! The message lifecycle: send, receive (claim), delete, change visibility, dead-lettering.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use nimbus_core::{RequestContext, ServiceError};
+use nimbus_store::{DbError, Row, Tx, TxError, params};
+
+use crate::message::{self, Attributes};
+use crate::queue::{self, Queue};
+use crate::{Sqs, abort, attributes, errors, md5};
+
+/// How long a deduplication id is remembered.
+const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;
+/// Longest total visibility timeout from the first receive.
+const MAX_VISIBILITY_MS: i64 = 12 * 60 * 60 * 1000;
+const MAX_IN_FLIGHT_STANDARD: i64 = 120_000;
+const MAX_IN_FLIGHT_FIFO: i64 = 20_000;
+
+/// A message to send.
+#[derive(Debug, Clone, Default)]
+pub struct NewMessage {
+    pub body: String,
+    pub delay_seconds: Option<i64>,
+    pub attributes: Attributes,
+    pub system_attributes: Attributes,
+    pub group_id: Option<String>,
+    pub deduplication_id: Option<String>,
+}
+
+/// What `SendMessage` answers.
+#[derive(Debug, Clone)]
+pub struct SentMessage {
+    pub message_id: String,
+    pub md5_of_body: String,
+    pub md5_of_attributes: Option<String>,
+    pub md5_of_system_attributes: Option<String>,
+    pub sequence_number: Option<String>,
+}
+
+/// Options of one receive.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiveOptions {
+    pub max_messages: Option<i64>,
+    pub visibility_timeout: Option<i64>,
+    pub wait_time_seconds: Option<i64>,
+    /// System attribute names (`All`, `SentTimestamp`…), legacy `AttributeNames` included.
+    pub system_attribute_names: Vec<String>,
+    /// Message attribute names (`All`, `.*`, `prefix.*`, exact names).
+    pub message_attribute_names: Vec<String>,
+}
+
+/// A received message.
+#[derive(Debug, Clone)]
+pub struct ReceivedMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    pub md5_of_body: String,
+    pub attributes: BTreeMap<String, String>,
+    pub message_attributes: Attributes,
+    pub md5_of_message_attributes: Option<String>,
+}
+
+const SYSTEM_ATTRIBUTE_NAMES: &[&str] = &[
+    "All",
+    "SenderId",
+    "SentTimestamp",
+    "ApproximateReceiveCount",
+    "ApproximateFirstReceiveTimestamp",
+    "SequenceNumber",
+    "MessageDeduplicationId",
+    "MessageGroupId",
+    "AWSTraceHeader",
+    "DeadLetterQueueSourceArn",
+];
+
+impl Sqs {
+    /// Sends one message; see [`Sqs::send_messages`].
+    pub async fn send_message(
+        &self,
+        ctx: &RequestContext,
+        queue_url: &str,
+        message: NewMessage,
+    ) -> Result<SentMessage, ServiceError> {
+        self.send_messages(ctx, queue_url, vec![message], false)
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(ServiceError::internal()))
+    }
+
+    /// Sends messages in one commit; each gets its own result. With `batch`, the total size is
+    /// checked against the batch limit first.
+    pub async fn send_messages(
+        &self,
+        ctx: &RequestContext,
+        queue_url: &str,
+        messages: Vec<NewMessage>,
+        batch: bool,
+    ) -> Result<Vec<Result<SentMessage, ServiceError>>, ServiceError> {
+        let key = queue::key_from_url(ctx, queue_url)?;
+        let sender_id = ctx
+            .access_key_id
+            .clone()
+            .unwrap_or_else(|| ctx.account_id.clone());
+        let now = self.clock.now_ms();
+        let (queue_id, results, wake) = self
+            .write(move |tx| {
+                let Some(queue) = queue::load(tx, &key)? else {
+                    return abort(errors::queue_does_not_exist());
+                };
+                if batch {
+                    let total: usize = messages
+                        .iter()
+                        .map(|m| {
+                            m.body.len() + message::check_attributes(&m.attributes).unwrap_or(0)
+                        })
+                        .sum();
+                    let limit = queue.max_message_size();
+                    if total > limit {
+                        return abort(errors::batch_request_too_long(limit));
+                    }
+                }
+                let mut results = Vec::with_capacity(messages.len());
+                let mut wake = false;
+                for message in messages {
+                    let result = match prepare(&queue, &message) {
+                        Ok(prepared) => insert(tx, &queue, message, prepared, &sender_id, now)?,
+                        Err(err) => Err(err),
+                    };
+                    wake |= matches!(&result, Ok((_, visible_now)) if *visible_now);
+                    results.push(result.map(|(sent, _)| sent));
+                }
+                Ok((queue.id, results, wake))
+            })
+            .await?;
+        if wake {
+            self.waiters.wake(queue_id);
+        }
+        Ok(results)
+    }
+
+    /// Receives up to `MaxNumberOfMessages`, long-polling up to `WaitTimeSeconds`.
+    pub async fn receive_message(
+        &self,
+        ctx: &RequestContext,
+        queue_url: &str,
+        options: ReceiveOptions,
+    ) -> Result<Vec<ReceivedMessage>, ServiceError> {
+        let max = options.max_messages.unwrap_or(1);
+        if !(1..=10).contains(&max) {
+            return Err(errors::invalid_parameter_value(format!(
+                "Value {max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided."
+            )));
+        }
+        if let Some(wait) = options.wait_time_seconds.filter(|w| !(0..=20).contains(w)) {
+            return Err(errors::invalid_parameter_value(format!(
+                "Value {wait} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided."
+            )));
+        }
+        if let Some(timeout) = options
+            .visibility_timeout
+            .filter(|v| !(0..=43_200).contains(v))
+        {
+            return Err(errors::invalid_parameter_value(format!(
+                "Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided."
+            )));
+        }
+        for name in &options.system_attribute_names {
+            if !SYSTEM_ATTRIBUTE_NAMES.contains(&name.as_str()) && !attributes::is_known(name) {
+                return Err(errors::invalid_attribute_name(format!(
+                    "Unknown Attribute {name}."
+                )));
+            }
+        }
+        let queue = self.load_queue(ctx, queue_url)?;
+        let wait_seconds = options
+            .wait_time_seconds
+            .unwrap_or_else(|| attributes::int(&queue.attributes, "ReceiveMessageWaitTimeSeconds"));
+        let deadline = tokio::time::Instant::now()
+            + std::time::Duration::from_secs(u64::try_from(wait_seconds).unwrap_or(0));
+        let notify = self.waiters.of(queue.id);
+        let options = std::sync::Arc::new(options);
+        loop {
+            let woken = notify.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let now = self.clock.now_ms();
+            let claim_options = options.clone();
+            let queue_id = queue.id;
+            let (messages, next_visible) = self
+                .write(move |tx| {
+                    let Some(queue) = queue::load_by_id(tx, queue_id)? else {
+                        return abort(errors::queue_does_not_exist());
+                    };
+                    claim(tx, &queue, &claim_options, max, now)
+                })
+                .await?;
+            if !messages.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(messages);
+            }
+            let clock_passes = async {
+                match next_visible {
+                    Some(at) => self.clock.sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = &mut woken => {}
+                () = clock_passes => {}
+                () = tokio::time::sleep_until(deadline) => return Ok(Vec::new()),
+            }
+        }
+    }
+
+    /// Deletes a message by receipt handle. A stale handle (the message was received again
+    /// since) succeeds without deleting, as AWS documents.
+    pub async fn delete_message(
+        &self,
+        ctx: &RequestContext,
+        queue_url: &str,
+        receipt_handle: &str,
+    ) -> Result<(), ServiceError> {
+        let results = self
+            .delete_messages(ctx, queue_url, vec![receipt_handle.to_owned()])
+            .await?;
+        results.into_iter().next().unwrap_or(Ok(()))
+    }
+
+    /// Deletes messages in one commit; each handle gets its own result.
+    pub async fn delete_messages(
+        &self,
+        ctx: &RequestContext,
+        queue_url: &str,
+        handles: Vec<String>,
+    ) -> Result<Vec<Result<(), ServiceError>>, ServiceError> {
+        let key = queue::key_from_url(ctx, queue_url)?;
+        self.write(move |tx| {
+            let Some(queue) = queue::load(tx, &key)? else {
+                return abort(errors::queue_does_not_exist());
+            };
+            let mut results = Vec::with_capacity(handles.len());
+            for handle in &handles {
+                results.push(match ReceiptHandle::decode(handle, queue.id) {
+                    Ok(h) => {
+                        tx.execute(
+                            "DELETE FROM sqs_messages WHERE id = ?1 AND queue_id = ?2 AND receipt_nonce = ?3",
+                            &params![h.message_row, queue.id, h.nonce],
+                        )?;
+                        Ok(())
+                    }
+                    Err(err) => Err(err),
+                });
+            }
+            Ok(results)
+        })
+        .await
+    }
+
+    /// Changes the visibility timeout of received messages, measured from now.
+    pub async fn change_visibility(
+        &self,
+        ctx: &RequestContext,
+        queue_url: &str,
+        changes: Vec<(String, i64)>,
+    ) -> Result<Vec<Result<(), ServiceError>>, ServiceError> {
+        let key = queue::key_from_url(ctx, queue_url)?;
+        let now = self.clock.now_ms();
+        let (queue_id, results, wake) = self
+            .write(move |tx| {
+                let Some(queue) = queue::load(tx, &key)? else {
+                    return abort(errors::queue_does_not_exist());
+                };
+                let mut results = Vec::with_capacity(changes.len());
+                let mut wake = false;
+                for (handle, timeout) in &changes {
+                    let result = change_one(tx, &queue, handle, *timeout, now)?;
+                    wake |= result.is_ok() && *timeout == 0;
+                    results.push(result);
+                }
+                Ok((queue.id, results, wake))
+            })
+            .await?;
+        if wake {
+            self.waiters.wake(queue_id);
+        }
+        Ok(results)
+    }
+}
+
+fn change_one(
+    tx: &mut dyn Tx,
+    queue: &Queue,
+    handle: &str,
+    timeout: i64,
+    now: i64,
+) -> Result<Result<(), ServiceError>, DbError> {
+    if !(0..=43_200).contains(&timeout) {
+        return Ok(Err(errors::invalid_parameter_value(format!(
+            "Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided."
+        ))));
+    }
+    let h = match ReceiptHandle::decode(handle, queue.id) {
+        Ok(h) => h,
+        Err(err) => return Ok(Err(err)),
+    };
+    let row = tx.query_one(
+        "SELECT first_receive_at FROM sqs_messages WHERE id = ?1 AND queue_id = ?2 AND receipt_nonce = ?3",
+        &params![h.message_row, queue.id, h.nonce],
+    )?;
+    let Some(row) = row else {
+        return Ok(Err(errors::invalid_parameter_value(format!(
+            "Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change."
+        ))));
+    };
+    let first_receive = row.opt_i64(0)?.unwrap_or(now);
+    let visible_at = now + timeout * 1000;
+    if visible_at - first_receive > MAX_VISIBILITY_MS {
+        return Ok(Err(errors::invalid_parameter_value(format!(
+            "Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+        ))));
+    }
+    tx.execute(
+        "UPDATE sqs_messages SET visible_at = ?2 WHERE id = ?1",
+        &params![h.message_row, visible_at],
+    )?;
+    Ok(Ok(()))
+}
+
+/// Checks done before a message touches the store.
+struct Prepared {
+    attributes_json: Option<String>,
+    system_json: Option<String>,
+    md5_body: String,
+    md5_attributes: Option<String>,
+    md5_system: Option<String>,
+    delay_ms: i64,
+}
+
+fn prepare(queue: &Queue, message: &NewMessage) -> Result<Prepared, ServiceError> {
+    message::check_body(&message.body)?;
+    let attributes_size = message::check_attributes(&message.attributes)?;
+    message::check_system_attributes(&message.system_attributes)?;
+    let limit = queue.max_message_size();
+    if message.body.len() + attributes_size > limit {
+        return Err(errors::invalid_parameter_value(format!(
+            "One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
+        )));
+    }
+    check_fifo_fields(queue, message)?;
+    let delay_ms = match message.delay_seconds {
+        Some(d) if !(0..=900).contains(&d) => {
+            return Err(errors::invalid_parameter_value(format!(
+                "Value {d} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900."
+            )));
+        }
+        Some(d) => d * 1000,
+        None => queue.delay_ms(),
+    };
+    let to_json =
+        |a: &Attributes| (!a.is_empty()).then(|| serde_json::to_string(a).unwrap_or_default());
+    Ok(Prepared {
+        attributes_json: to_json(&message.attributes),
+        system_json: to_json(&message.system_attributes),
+        md5_body: md5::of_body(&message.body),
+        md5_attributes: md5::of_attributes(&message.attributes),
+        md5_system: md5::of_attributes(&message.system_attributes),
+        delay_ms,
+    })
+}
+
+fn check_fifo_fields(queue: &Queue, message: &NewMessage) -> Result<(), ServiceError> {
+    let not_for_this_queue = |name: &str| {
+        errors::invalid_parameter_value(format!(
+            "The request include parameter {name} that is not valid for this queue type"
+        ))
+    };
+    for (name, value) in [
+        ("MessageGroupId", &message.group_id),
+        ("MessageDeduplicationId", &message.deduplication_id),
+    ] {
+        if let Some(value) = value {
+            let valid = !value.is_empty()
+                && value.len() <= 128
+                && value.chars().all(|c| c.is_ascii_graphic());
+            if !valid {
+                return Err(errors::invalid_parameter_value(format!(
+                    "Value {value} for parameter {name} is invalid. Reason: {name} can only include alphanumeric and punctuation characters. 1 to 128 in length."
+                )));
+            }
+        }
+    }
+    if queue.fifo {
+        if message.group_id.is_none() {
+            return Err(errors::missing_parameter("MessageGroupId"));
+        }
+        if message.delay_seconds.is_some_and(|d| d != 0) {
+            return Err(errors::invalid_parameter_value(format!(
+                "Value {} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.",
+                message.delay_seconds.unwrap_or_default()
+            )));
+        }
+        if message.deduplication_id.is_none()
+            && !attributes::flag(&queue.attributes, "ContentBasedDeduplication")
+        {
+            return Err(errors::invalid_parameter_value(
+                "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+            ));
+        }
+    } else if message.deduplication_id.is_some() {
+        return Err(not_for_this_queue("MessageDeduplicationId"));
+    }
+    Ok(())
+}
+
+/// Stores one message (or finds its duplicate). Returns the answer and whether it is
+/// receivable right away.
+fn insert(
+    tx: &mut dyn Tx,
+    queue: &Queue,
+    message: NewMessage,
+    prepared: Prepared,
+    sender_id: &str,
+    now: i64,
+) -> Result<Result<(SentMessage, bool), ServiceError>, TxError<ServiceError>> {
+    let message_id = nimbus_core::ids::uuid();
+    let mut sequence_number = None;
+    let dedup_id = if queue.fifo {
+        message
+            .deduplication_id
+            .clone()
+            .or_else(|| Some(sha256_hex(&message.body)))
+    } else {
+        None
+    };
+    if let Some(dedup_id) = &dedup_id {
+        let scope = if queue
+            .attributes
+            .get("DeduplicationScope")
+            .map(String::as_str)
+            == Some("messageGroup")
+        {
+            message.group_id.clone().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let existing = tx.query_one(
+            "SELECT message_id, sequence_number FROM sqs_dedup WHERE queue_id = ?1 AND scope = ?2 AND dedup_id = ?3 AND expires_at > ?4",
+            &params![queue.id, &scope, dedup_id, now],
+        )?;
+        if let Some(row) = existing {
+            return Ok(Ok((
+                SentMessage {
+                    message_id: row.string(0)?,
+                    md5_of_body: prepared.md5_body,
+                    md5_of_attributes: prepared.md5_attributes,
+                    md5_of_system_attributes: prepared.md5_system,
+                    sequence_number: row.opt_string(1)?,
+                },
+                false,
+            )));
+        }
+        let next = tx
+            .query_one("UPDATE sqs_queues SET next_sequence = next_sequence + 1 WHERE id = ?1 RETURNING next_sequence", &params![queue.id])?
+            .map(|row| row.i64(0))
+            .transpose()?
+            .unwrap_or_default();
+        sequence_number = Some(format!(
+            "{}",
+            18_000_000_000_000_000_000_u128 + u128::try_from(next).unwrap_or(0)
+        ));
+        tx.execute(
+            "INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, sequence_number, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (queue_id, scope, dedup_id) DO UPDATE SET message_id = excluded.message_id,
+             sequence_number = excluded.sequence_number, expires_at = excluded.expires_at",
+            &params![queue.id, scope, dedup_id, &message_id, &sequence_number, now + DEDUP_WINDOW_MS],
+        )?;
+    }
+    let visible_at = now + prepared.delay_ms;
+    tx.execute(
+        "INSERT INTO sqs_messages (queue_id, message_id, body, attributes, system_attributes, md5_body, md5_attributes,
+            md5_system_attributes, sender_id, sent_at, visible_at, group_id, dedup_id, sequence_number)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        &params![
+            queue.id,
+            &message_id,
+            message.body,
+            prepared.attributes_json,
+            prepared.system_json,
+            &prepared.md5_body,
+            &prepared.md5_attributes,
+            &prepared.md5_system,
+            sender_id,
+            now,
+            visible_at,
+            message.group_id,
+            dedup_id,
+            &sequence_number
+        ],
+    )?;
+    Ok(Ok((
+        SentMessage {
+            message_id,
+            md5_of_body: prepared.md5_body,
+            md5_of_attributes: prepared.md5_attributes,
+            md5_of_system_attributes: prepared.md5_system,
+            sequence_number,
+        },
+        prepared.delay_ms == 0,
+    )))
+}
+
+fn sha256_hex(body: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(body.as_bytes()))
+}
+
+const MESSAGE_COLUMNS: &str = "id, message_id, body, attributes, system_attributes, md5_body, sender_id, sent_at,
+    receive_count, first_receive_at, group_id, dedup_id, sequence_number, dead_letter_source, md5_attributes, md5_system_attributes";
+
+/// Claims up to `max` receivable messages: expired ones are dropped, over-received ones go to
+/// the dead-letter queue, the rest become invisible with a fresh receipt handle. Also returns
+/// when the next hidden message becomes visible, for long polls.
+fn claim(
+    tx: &mut dyn Tx,
+    queue: &Queue,
+    options: &ReceiveOptions,
+    max: i64,
+    now: i64,
+) -> Result<(Vec<ReceivedMessage>, Option<i64>), TxError<ServiceError>> {
+    let in_flight_limit = if queue.fifo {
+        MAX_IN_FLIGHT_FIFO
+    } else {
+        MAX_IN_FLIGHT_STANDARD
+    };
+    let hidden = tx
+        .query_one(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM sqs_messages WHERE queue_id = ?1 AND visible_at > ?2 AND receive_count > 0 LIMIT ?3)",
+            &params![queue.id, now, in_flight_limit],
+        )?
+        .map(|r| r.i64(0))
+        .transpose()?
+        .unwrap_or(0);
+    if hidden >= in_flight_limit {
+        return abort(errors::over_limit(format!(
+            "Too many messages in flight for queue {}: the limit is {in_flight_limit}.",
+            queue.name
+        )));
+    }
+    let timeout_ms = options
+        .visibility_timeout
+        .map_or_else(|| queue.visibility_timeout_ms(), |t| t * 1000);
+    let redrive = queue.redrive_policy();
+    let mut claimed = Vec::new();
+    let retention = queue.retention_ms();
+    // Expired and dead-lettered candidates do not count; look further until the page is full.
+    for _ in 0..8 {
+        let wanted = max - i64::try_from(claimed.len()).unwrap_or(0);
+        if wanted <= 0 {
+            break;
+        }
+        let rows = candidates(tx, queue, now, wanted)?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            let id = row.i64(0)?;
+            let sent_at = row.i64(7)?;
+            let receive_count = row.i64(8)?;
+            if sent_at + retention <= now {
+                tx.execute("DELETE FROM sqs_messages WHERE id = ?1", &params![id])?;
+                continue;
+            }
+            if let Some(policy) = &redrive {
+                if receive_count >= policy.max_receive_count
+                    && dead_letter(tx, queue, &policy.dead_letter_target_arn, id, now)?
+                {
+                    continue;
+                }
+            }
+            let nonce = nimbus_core::ids::uuid();
+            let first_receive = row.opt_i64(9)?.unwrap_or(now);
+            tx.execute(
+                "UPDATE sqs_messages SET visible_at = ?2, receive_count = receive_count + 1, first_receive_at = ?3, receipt_nonce = ?4 WHERE id = ?1",
+                &params![id, now + timeout_ms, first_receive, &nonce],
+            )?;
+            let handle = ReceiptHandle {
+                queue_id: queue.id,
+                message_row: id,
+                nonce,
+            }
+            .encode();
+            claimed.push(to_received(
+                &row,
+                handle,
+                receive_count + 1,
+                first_receive,
+                options,
+            )?);
+        }
+    }
+    let next_visible = if claimed.is_empty() {
+        tx.query_one(
+            "SELECT MIN(visible_at) FROM sqs_messages WHERE queue_id = ?1 AND visible_at > ?2",
+            &params![queue.id, now],
+        )?
+        .map(|r| r.opt_i64(0))
+        .transpose()?
+        .flatten()
+    } else {
+        None
+    };
+    Ok((claimed, next_visible))
+}
+
+/// Receivable messages in order. A FIFO group with a message in flight yields nothing.
+fn candidates(tx: &mut dyn Tx, queue: &Queue, now: i64, limit: i64) -> Result<Vec<Row>, DbError> {
+    if queue.fifo {
+        tx.query(
+            &format!(
+                "SELECT {MESSAGE_COLUMNS} FROM sqs_messages m WHERE m.queue_id = ?1 AND m.visible_at <= ?2
+                 AND NOT EXISTS (SELECT 1 FROM sqs_messages x WHERE x.queue_id = ?1 AND x.group_id = m.group_id
+                                 AND x.visible_at > ?2 AND (x.id < m.id OR x.receive_count > 0))
+                 ORDER BY m.id LIMIT ?3"
+            ),
+            &params![queue.id, now, limit],
+        )
+    } else {
+        tx.query(
+            &format!("SELECT {MESSAGE_COLUMNS} FROM sqs_messages WHERE queue_id = ?1 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3"),
+            &params![queue.id, now, limit],
+        )
+    }
+}
+
+/// Moves a message to the dead-letter queue. Returns false (keep it here) when that queue is
+/// gone, as SQS does.
+fn dead_letter(
+    tx: &mut dyn Tx,
+    source: &Queue,
+    target_arn: &str,
+    id: i64,
+    now: i64,
+) -> Result<bool, DbError> {
+    let Some(target) = queue::key_from_arn(target_arn)
+        .map(|k| queue::load(tx, &k))
+        .transpose()?
+        .flatten()
+    else {
+        return Ok(false);
+    };
+    // Standard queues keep the original enqueue time (retention runs from it); FIFO resets it.
+    let sent_at = if target.fifo {
+        format!("{now}")
+    } else {
+        "sent_at".to_owned()
+    };
+    tx.execute(
+        &format!(
+            "INSERT INTO sqs_messages (queue_id, message_id, body, attributes, system_attributes, md5_body, md5_attributes,
+                md5_system_attributes, sender_id, sent_at, visible_at, group_id, dedup_id, sequence_number, dead_letter_source)
+             SELECT ?2, message_id, body, attributes, system_attributes, md5_body, md5_attributes, md5_system_attributes,
+                sender_id, {sent_at}, ?3, group_id, dedup_id, sequence_number, ?4 FROM sqs_messages WHERE id = ?1"
+        ),
+        &params![id, target.id, now, source.arn()],
+    )?;
+    tx.execute("DELETE FROM sqs_messages WHERE id = ?1", &params![id])?;
+    Ok(true)
+}
+
+fn to_received(
+    row: &Row,
+    receipt_handle: String,
+    receive_count: i64,
+    first_receive: i64,
+    options: &ReceiveOptions,
+) -> Result<ReceivedMessage, DbError> {
+    let wants = |name: &str| {
+        options
+            .system_attribute_names
+            .iter()
+            .any(|n| n == "All" || n == name)
+    };
+    let mut attributes = BTreeMap::new();
+    let mut put = |name: &str, value: Option<String>| {
+        if let Some(value) = value.filter(|_| wants(name)) {
+            attributes.insert(name.to_owned(), value);
+        }
+    };
+    put("SenderId", Some(row.string(6)?));
+    put("SentTimestamp", Some(row.i64(7)?.to_string()));
+    put("ApproximateReceiveCount", Some(receive_count.to_string()));
+    put(
+        "ApproximateFirstReceiveTimestamp",
+        Some(first_receive.to_string()),
+    );
+    put("MessageGroupId", row.opt_string(10)?);
+    put("MessageDeduplicationId", row.opt_string(11)?);
+    put("SequenceNumber", row.opt_string(12)?);
+    put("DeadLetterQueueSourceArn", row.opt_string(13)?);
+    let system: Attributes = row
+        .opt_string(4)?
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    put(
+        "AWSTraceHeader",
+        system
+            .get("AWSTraceHeader")
+            .and_then(|v| v.string_value.clone()),
+    );
+    let all: Attributes = row
+        .opt_string(3)?
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    let message_attributes: Attributes = all
+        .into_iter()
+        .filter(|(name, _)| attribute_wanted(&options.message_attribute_names, name))
+        .collect();
+    Ok(ReceivedMessage {
+        message_id: row.string(1)?,
+        receipt_handle,
+        body: row.string(2)?,
+        md5_of_body: row.string(5)?,
+        md5_of_message_attributes: md5::of_attributes(&message_attributes),
+        attributes,
+        message_attributes,
+    })
+}
+
+fn attribute_wanted(patterns: &[String], name: &str) -> bool {
+    patterns.iter().any(|p| {
+        p == "All"
+            || p == ".*"
+            || p == name
+            || p.strip_suffix(".*")
+                .is_some_and(|prefix| name.starts_with(&format!("{prefix}.")))
+    })
+}
+
+/// Counts of receivable, in-flight and delayed messages.
+pub fn counts(tx: &mut dyn Tx, queue_id: i64, now: i64) -> Result<[i64; 3], DbError> {
+    let row = tx.query_one(
+        "SELECT COALESCE(SUM(visible_at <= ?2), 0), COALESCE(SUM(visible_at > ?2 AND receive_count > 0), 0),
+                COALESCE(SUM(visible_at > ?2 AND receive_count = 0), 0)
+         FROM sqs_messages WHERE queue_id = ?1",
+        &params![queue_id, now],
+    )?;
+    match row {
+        Some(row) => Ok([row.i64(0)?, row.i64(1)?, row.i64(2)?]),
+        None => Ok([0; 3]),
+    }
+}
+
+/// Identifies one receive of one message.
+struct ReceiptHandle {
+    queue_id: i64,
+    message_row: i64,
+    nonce: String,
+}
+
+impl ReceiptHandle {
+    fn encode(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "nimbus:{}:{}:{}",
+            self.queue_id, self.message_row, self.nonce
+        ))
+    }
+
+    fn decode(handle: &str, queue_id: i64) -> Result<ReceiptHandle, ServiceError> {
+        let invalid = || errors::receipt_handle_is_invalid(handle);
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(handle)
+            .map_err(|_| invalid())?;
+        let text = String::from_utf8(decoded).map_err(|_| invalid())?;
+        let mut parts = text.split(':');
+        let (Some("nimbus"), Some(q), Some(m), Some(nonce), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(invalid());
+        };
+        let parsed = ReceiptHandle {
+            queue_id: q.parse().map_err(|_| invalid())?,
+            message_row: m.parse().map_err(|_| invalid())?,
+            nonce: nonce.to_owned(),
+        };
+        if parsed.queue_id == queue_id {
+            Ok(parsed)
+        } else {
+            Err(invalid())
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Background work owned by SQS: retention expiry, deduplication window cleanup, and resuming
+//! message move tasks after a restart. Stopped by the server's one shutdown signal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nimbus_store::params;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::Sqs;
+
+/// How often expired messages are swept when the clock runs on its own.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Sqs {
+    /// Starts the SQS workers; they stop when `shutdown` turns true.
+    pub fn spawn_workers(
+        self: &Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        let sqs = Arc::clone(self);
+        let resume = Arc::clone(self);
+        tokio::spawn(async move {
+            match resume.read(|tx| {
+                tx.query(
+                    "SELECT handle FROM sqs_move_tasks WHERE status IN ('RUNNING', 'CANCELLING')",
+                    &[],
+                )?
+                .iter()
+                .map(|r| r.string(0))
+                .collect::<Result<Vec<_>, _>>()
+            }) {
+                Ok(handles) => handles.into_iter().for_each(|h| resume.spawn_move_task(h)),
+                Err(err) => tracing::warn!(%err, "cannot resume message move tasks"),
+            }
+        });
+        let sweeper = tokio::spawn(async move {
+            let mut clock_moved = sqs.clock.moved();
+            loop {
+                if let Err(err) = sqs.sweep_expired().await {
+                    tracing::warn!(%err, "sqs retention sweep failed");
+                }
+                tokio::select! {
+                    _ = shutdown.changed() => break,
+                    _ = clock_moved.changed() => {}
+                    () = tokio::time::sleep(SWEEP_INTERVAL) => {}
+                }
+                if *shutdown.borrow() {
+                    break;
+                }
+            }
+            sqs.waiters.wake_all();
+        });
+        vec![sweeper]
+    }
+
+    /// Deletes messages past their queue's retention period and forgotten deduplication ids.
+    pub async fn sweep_expired(&self) -> Result<(), nimbus_core::ServiceError> {
+        let now = self.clock.now_ms();
+        self.write(move |tx| {
+            let queues = tx.query("SELECT id, retention_ms FROM sqs_queues", &[])?;
+            for q in queues {
+                tx.execute(
+                    "DELETE FROM sqs_messages WHERE queue_id = ?1 AND sent_at <= ?2",
+                    &params![q.i64(0)?, now - q.i64(1)?],
+                )?;
+            }
+            tx.execute(
+                "DELETE FROM sqs_dedup WHERE expires_at <= ?1",
+                &params![now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
