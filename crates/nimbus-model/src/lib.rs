@@ -22,9 +22,15 @@ pub static SQS: ServiceModel = ServiceModel {
     name: "sqs",
     target_prefix: "AmazonSQS",
     operations: &[
-        OperationModel { name: "CreateQueue" },
-        OperationModel { name: "GetQueueUrl" },
+        OperationModel {
+            name: "CreateQueue",
+        },
+        OperationModel {
+            name: "GetQueueUrl",
+        },
         OperationModel { name: "ListQueues" },
-        OperationModel { name: "SendMessage" },
+        OperationModel {
+            name: "SendMessage",
+        },
     ],
 };

@@ -61,14 +61,26 @@ pub fn identify(
         .and_then(|v| v.to_str().ok())
         .ok_or(IdentifyError::NoMatch)?;
     let (prefix, op) = target.split_once('.').ok_or(IdentifyError::NoMatch)?;
-    let service =
-        services.iter().find(|s| s.target_prefix == prefix).ok_or(IdentifyError::NoMatch)?;
-    let operation =
-        service.operations.iter().find(|o| o.name == op).ok_or(IdentifyError::NoMatch)?;
-    Ok(Identified { service, operation, protocol: Protocol::AwsJson10 })
+    let service = services
+        .iter()
+        .find(|s| s.target_prefix == prefix)
+        .ok_or(IdentifyError::NoMatch)?;
+    let operation = service
+        .operations
+        .iter()
+        .find(|o| o.name == op)
+        .ok_or(IdentifyError::NoMatch)?;
+    Ok(Identified {
+        service,
+        operation,
+        protocol: Protocol::AwsJson10,
+    })
 }
 
-pub fn decode_request(_id: &Identified, req: &WireRequest) -> Result<serde_json::Value, ServiceError> {
+pub fn decode_request(
+    _id: &Identified,
+    req: &WireRequest,
+) -> Result<serde_json::Value, ServiceError> {
     if req.body.is_empty() {
         return Ok(serde_json::json!({}));
     }
@@ -76,7 +88,11 @@ pub fn decode_request(_id: &Identified, req: &WireRequest) -> Result<serde_json:
         .map_err(|_| ServiceError::new("SerializationException", 400, "Malformed JSON body"))
 }
 
-pub fn encode_response(_id: &Identified, output: serde_json::Value, request_id: &str) -> WireResponse {
+pub fn encode_response(
+    _id: &Identified,
+    output: serde_json::Value,
+    request_id: &str,
+) -> WireResponse {
     json_response(200, &output, request_id)
 }
 
@@ -102,5 +118,9 @@ fn json_response(status: u16, body: &serde_json::Value, request_id: &str) -> Wir
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.push((HeaderName::from_static("x-amzn-requestid"), id));
     }
-    WireResponse { status, headers, body: Bytes::from(body.to_string()) }
+    WireResponse {
+        status,
+        headers,
+        body: Bytes::from(body.to_string()),
+    }
 }
