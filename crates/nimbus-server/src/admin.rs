@@ -35,9 +35,10 @@ pub async fn route(state: &EdgeState, route: &str, req: Request<Incoming>) -> Ht
                 Err(BodyError::Broken) => error(StatusCode::BAD_REQUEST, "Body could not be read."),
             }
         }
-        (_, "ping" | "health" | "metrics" | "reset" | "clock") => {
-            error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed for this path.")
-        }
+        (_, "ping" | "health" | "metrics" | "reset" | "clock") => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed for this path.",
+        ),
         _ => error(StatusCode::NOT_FOUND, "No such /_nimbus endpoint."),
     }
 }
@@ -72,7 +73,10 @@ async fn reset(state: &EdgeState, query: Option<&str>) -> HttpResponse {
         }
         if let Err(err) = hook().await {
             tracing::error!(service = name, %err, "reset failed");
-            return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("Reset of {name} failed."));
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("Reset of {name} failed."),
+            );
         }
         if !done.contains(name) {
             done.push(*name);
@@ -123,7 +127,10 @@ fn move_clock(state: &EdgeState, body: &[u8]) -> HttpResponse {
             None => return error(StatusCode::BAD_REQUEST, "now_ms must be an integer."),
         }
     } else {
-        return error(StatusCode::BAD_REQUEST, "Expected {\"advance_seconds\": n} or {\"now_ms\": n}.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Expected {\"advance_seconds\": n} or {\"now_ms\": n}.",
+        );
     };
     match moved {
         Some(now_ms) => json_response(StatusCode::OK, &json!({ "mode": "test", "now_ms": now_ms })),
@@ -142,6 +149,8 @@ fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
 fn text(status: StatusCode, content_type: &'static str, body: Bytes) -> HttpResponse {
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }

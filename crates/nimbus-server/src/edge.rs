@@ -41,7 +41,11 @@ pub enum BodyError {
 
 /// Reads the whole body, refusing more than `limit` bytes (by header before reading, by
 /// count while reading).
-pub async fn read_body(body: Incoming, headers: &HeaderMap, limit: usize) -> Result<Bytes, BodyError> {
+pub async fn read_body(
+    body: Incoming,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Bytes, BodyError> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -65,12 +69,16 @@ async fn aws_request(state: &EdgeState, local_port: u16, req: Request<Incoming>)
             let err = ServiceError::new(
                 "RequestEntityTooLarge",
                 413,
-                format!("Request body is larger than {} bytes.", state.config.max_body_bytes),
+                format!(
+                    "Request body is larger than {} bytes.",
+                    state.config.max_body_bytes
+                ),
             );
             return plain_error(&err, &request_id);
         }
         Err(BodyError::Broken) => {
-            let err = ServiceError::new("IncompleteBody", 400, "The request body could not be read.");
+            let err =
+                ServiceError::new("IncompleteBody", 400, "The request body could not be read.");
             return plain_error(&err, &request_id);
         }
     };
@@ -78,10 +86,22 @@ async fn aws_request(state: &EdgeState, local_port: u16, req: Request<Incoming>)
     let path = parts.uri.path();
     let query = parts.uri.query();
     let auth = state.config.auth.authenticate(
-        &RequestParts { method: parts.method.as_str(), path, query, headers: &parts.headers, body: &body },
+        &RequestParts {
+            method: parts.method.as_str(),
+            path,
+            query,
+            headers: &parts.headers,
+            body: &body,
+        },
         Utc::now(),
     );
-    let wire = WireRequest { method: &parts.method, path, query, headers: &parts.headers, body: &body };
+    let wire = WireRequest {
+        method: &parts.method,
+        path,
+        query,
+        headers: &parts.headers,
+        body: &body,
+    };
 
     // A failed verification still names the signing service, which helps pick the protocol
     // to answer in; only that failure path parses the claim a second time.
@@ -113,14 +133,25 @@ async fn aws_request(state: &EdgeState, local_port: u16, req: Request<Incoming>)
         Ok(input) => input,
         Err(err) => return finish(state, &id, started, Err(err), &request_id),
     };
-    let ctx = request_context(state, &parts.headers, local_port, verified, request_id.clone());
+    let ctx = request_context(
+        state,
+        &parts.headers,
+        local_port,
+        verified,
+        request_id.clone(),
+    );
     let outcome = call_service(state, &id, ctx, input).await;
     finish(state, &id, started, outcome, &request_id)
 }
 
 fn claimed_service(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
-    let authorization = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    find_claim(authorization, query).ok().flatten().map(|claim| claim.scope.service)
+    let authorization = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    find_claim(authorization, query)
+        .ok()
+        .flatten()
+        .map(|claim| claim.scope.service)
 }
 
 fn request_context(
@@ -137,7 +168,10 @@ fn request_context(
     };
     let base_url = match &config.hostname {
         Some(hostname) => format!("http://{hostname}:{local_port}"),
-        None => match headers.get(http::header::HOST).and_then(|v| v.to_str().ok()) {
+        None => match headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+        {
             Some(host) if !host.is_empty() => format!("http://{host}"),
             _ => format!("http://localhost:{local_port}"),
         },
@@ -145,7 +179,9 @@ fn request_context(
     RequestContext {
         request_id,
         account_id,
-        region: verified.region.unwrap_or_else(|| config.default_region.clone()),
+        region: verified
+            .region
+            .unwrap_or_else(|| config.default_region.clone()),
         access_key_id: verified.access_key_id,
         base_url,
         trace_header: headers
@@ -164,7 +200,10 @@ async fn call_service(
     input: serde_json::Value,
 ) -> Result<serde_json::Value, ServiceError> {
     let Some(service) = state.service(id.service.name).cloned() else {
-        tracing::error!(service = id.service.name, "identified service is not registered");
+        tracing::error!(
+            service = id.service.name,
+            "identified service is not registered"
+        );
         return Err(ServiceError::internal());
     };
     let operation = id.operation.name;

@@ -108,7 +108,11 @@ impl ServerBuilder {
             started: Instant::now(),
             config: self.config,
         };
-        Ok(Server { listeners, state: Arc::new(state), shutdown: self.shutdown })
+        Ok(Server {
+            listeners,
+            state: Arc::new(state),
+            shutdown: self.shutdown,
+        })
     }
 }
 
@@ -126,7 +130,10 @@ pub(crate) struct EdgeState {
 
 impl EdgeState {
     fn service(&self, name: &str) -> Option<&Arc<dyn Service>> {
-        self.services.iter().find(|(_, model)| model.name == name).map(|(service, _)| service)
+        self.services
+            .iter()
+            .find(|(_, model)| model.name == name)
+            .map(|(service, _)| service)
     }
 }
 
@@ -140,7 +147,10 @@ pub struct Server {
 impl Server {
     /// The bound addresses (IPv4 first when both are bound).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners.iter().filter_map(|l| l.local_addr().ok()).collect()
+        self.listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
     }
 
     /// The bound port (the same on every listener).

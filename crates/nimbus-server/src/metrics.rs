@@ -64,11 +64,20 @@ impl ServerMetrics {
     pub fn new(mut registry: Registry) -> Self {
         let requests = Family::<OperationLabels, Counter>::default();
         let errors = Family::<ErrorLabels, Counter>::default();
-        let latency: HistogramFamily<OperationLabels> = Family::new_with_constructor(latency_histogram);
+        let latency: HistogramFamily<OperationLabels> =
+            Family::new_with_constructor(latency_histogram);
         let commit_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 12));
         let commit_seconds = latency_histogram();
-        registry.register("nimbus_requests", "AWS API requests handled", requests.clone());
-        registry.register("nimbus_request_errors", "AWS API requests answered with an error", errors.clone());
+        registry.register(
+            "nimbus_requests",
+            "AWS API requests handled",
+            requests.clone(),
+        );
+        registry.register(
+            "nimbus_request_errors",
+            "AWS API requests answered with an error",
+            errors.clone(),
+        );
         registry.register(
             "nimbus_request_duration_seconds",
             "Time from the complete request body to the encoded response",
@@ -95,12 +104,25 @@ impl ServerMetrics {
     }
 
     /// Counts one finished AWS request.
-    pub fn record_request(&self, service: &str, operation: &str, seconds: f64, error_code: Option<&str>) {
-        let labels = OperationLabels { service: service.to_owned(), operation: operation.to_owned() };
+    pub fn record_request(
+        &self,
+        service: &str,
+        operation: &str,
+        seconds: f64,
+        error_code: Option<&str>,
+    ) {
+        let labels = OperationLabels {
+            service: service.to_owned(),
+            operation: operation.to_owned(),
+        };
         self.requests.get_or_create(&labels).inc();
         self.latency.get_or_create(&labels).observe(seconds);
         if let Some(code) = error_code {
-            let labels = ErrorLabels { service: labels.service, operation: labels.operation, code: code.to_owned() };
+            let labels = ErrorLabels {
+                service: labels.service,
+                operation: labels.operation,
+                code: code.to_owned(),
+            };
             self.errors.get_or_create(&labels).inc();
         }
     }
@@ -137,7 +159,10 @@ mod tests {
         metrics.record_request("sqs", "SendMessage", 0.003, Some("QueueDoesNotExist"));
         metrics.commit_observer().record_commit(7, 0.004);
         let text = metrics.encode();
-        assert!(text.contains(r#"nimbus_requests_total{service="sqs",operation="SendMessage"} 2"#), "{text}");
+        assert!(
+            text.contains(r#"nimbus_requests_total{service="sqs",operation="SendMessage"} 2"#),
+            "{text}"
+        );
         assert!(text.contains(r#"nimbus_request_errors_total{service="sqs",operation="SendMessage",code="QueueDoesNotExist"} 1"#));
         assert!(text.contains("nimbus_store_commit_batch_size_count 1"));
         assert!(text.contains("nimbus_store_commit_duration_seconds_sum 0.004"));

@@ -38,7 +38,10 @@ pub async fn run(
     let drain = state.config.drain_timeout;
     tracing::info!(?drain, "listeners closed; draining in-flight requests");
     if tokio::time::timeout(drain, alive_rx.recv()).await.is_err() {
-        tracing::warn!(?drain, "drain deadline passed; closing remaining connections");
+        tracing::warn!(
+            ?drain,
+            "drain deadline passed; closing remaining connections"
+        );
     }
     Ok(())
 }
@@ -84,7 +87,9 @@ async fn serve_connection(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let service = service_fn(move |req| crate::edge::handle(Arc::clone(&state), local_port, req));
-    let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
+    let conn = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     let result = tokio::select! {
         result = conn.as_mut() => result,

@@ -44,7 +44,10 @@ impl Service for TestService {
         Box::pin(async move {
             match operation {
                 "GetQueueUrl" => {
-                    let name = input.get("QueueName").and_then(Value::as_str).unwrap_or_default();
+                    let name = input
+                        .get("QueueName")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
                     if name == "panic" {
                         panic!("test service asked to panic");
                     }
@@ -84,7 +87,10 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn text(&self) -> String {
@@ -110,7 +116,10 @@ pub async fn send(
     if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
         head.push_str(&format!("host: {addr}\r\n"));
     }
-    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-length")) {
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+    {
         head.push_str(&format!("content-length: {}\r\n", body.len()));
     }
     for (name, value) in headers {
@@ -139,5 +148,9 @@ fn parse_response(raw: &[u8]) -> Option<TestResponse> {
         .filter_map(|line| line.split_once(':'))
         .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
         .collect();
-    Some(TestResponse { status, headers, body: raw[split + 4..].to_vec() })
+    Some(TestResponse {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
 }

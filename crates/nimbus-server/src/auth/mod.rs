@@ -43,7 +43,9 @@ impl FromStr for AuthMode {
         match s {
             "off" => Ok(AuthMode::Off),
             "strict" => Ok(AuthMode::Strict),
-            other => Err(format!("unknown auth mode '{other}' (expected off or strict)")),
+            other => Err(format!(
+                "unknown auth mode '{other}' (expected off or strict)"
+            )),
         }
     }
 }
@@ -56,9 +58,17 @@ pub enum AuthError {
     UnknownAccessKey,
     SignatureMismatch,
     /// Request time too far in the past (or a presigned URL past its lifetime).
-    Expired { signed: String, earliest: String, now: String },
+    Expired {
+        signed: String,
+        earliest: String,
+        now: String,
+    },
     /// Request time too far in the future.
-    NotYetCurrent { signed: String, latest: String, now: String },
+    NotYetCurrent {
+        signed: String,
+        latest: String,
+        now: String,
+    },
 }
 
 impl From<AuthError> for ServiceError {
@@ -69,7 +79,9 @@ impl From<AuthError> for ServiceError {
                 403,
                 "Request is missing Authentication Token",
             ),
-            AuthError::Incomplete(message) => ServiceError::new("IncompleteSignature", 400, message),
+            AuthError::Incomplete(message) => {
+                ServiceError::new("IncompleteSignature", 400, message)
+            }
             AuthError::UnknownAccessKey => ServiceError::new(
                 "InvalidClientTokenId",
                 403,
@@ -82,15 +94,27 @@ impl From<AuthError> for ServiceError {
                  Check your AWS Secret Access Key and signing method. Consult the service \
                  documentation for details.",
             ),
-            AuthError::Expired { signed, earliest, now } => ServiceError::new(
+            AuthError::Expired {
+                signed,
+                earliest,
+                now,
+            } => ServiceError::new(
                 "SignatureDoesNotMatch",
                 403,
-                format!("Signature expired: {signed} is now earlier than {earliest} ({now} - 15 min.)"),
+                format!(
+                    "Signature expired: {signed} is now earlier than {earliest} ({now} - 15 min.)"
+                ),
             ),
-            AuthError::NotYetCurrent { signed, latest, now } => ServiceError::new(
+            AuthError::NotYetCurrent {
+                signed,
+                latest,
+                now,
+            } => ServiceError::new(
                 "SignatureDoesNotMatch",
                 403,
-                format!("Signature not yet current: {signed} is still later than {latest} ({now} + 15 min.)"),
+                format!(
+                    "Signature not yet current: {signed} is still later than {latest} ({now} + 15 min.)"
+                ),
             ),
         }
     }
@@ -157,7 +181,10 @@ impl Authenticator {
         req: &RequestParts,
         now: DateTime<Utc>,
     ) -> Result<VerifiedRequest, AuthError> {
-        let authorization = req.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let authorization = req
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         match self.mode {
             // Off: a malformed or absent signature is simply an anonymous request.
             AuthMode::Off => Ok(match find_claim(authorization, req.query) {
@@ -177,7 +204,10 @@ impl Authenticator {
         req: &RequestParts,
         now: DateTime<Utc>,
     ) -> Result<VerifiedRequest, AuthError> {
-        let secret = self.keys.get(&claim.scope.access_key_id).ok_or(AuthError::UnknownAccessKey)?;
+        let secret = self
+            .keys
+            .get(&claim.scope.access_key_id)
+            .ok_or(AuthError::UnknownAccessKey)?;
         let amz_date = request_date(&claim, req.headers)?;
         check_time(&amz_date, claim.location, now)?;
         if !amz_date.starts_with(&claim.scope.date) {
@@ -205,7 +235,10 @@ impl Authenticator {
         };
 
         let body_hash = sigv4::sha256_hex(req.body);
-        let declared = req.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok());
+        let declared = req
+            .headers
+            .get("x-amz-content-sha256")
+            .and_then(|v| v.to_str().ok());
         let ok = match (declared, claim.location) {
             (Some(UNSIGNED_PAYLOAD), _) => verifies(UNSIGNED_PAYLOAD),
             // A declared hash must also be the body's hash, or the body was swapped.
@@ -245,7 +278,11 @@ fn request_date(claim: &SignatureClaim, headers: &HeaderMap) -> Result<String, A
         })
 }
 
-fn check_time(amz_date: &str, location: SignatureLocation, now: DateTime<Utc>) -> Result<(), AuthError> {
+fn check_time(
+    amz_date: &str,
+    location: SignatureLocation,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
     let signed = NaiveDateTime::parse_from_str(amz_date, AMZ_DATE_FORMAT)
         .map_err(|_| AuthError::Incomplete(format!("Invalid X-Amz-Date '{amz_date}'.")))?
         .and_utc();

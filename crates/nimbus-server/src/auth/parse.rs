@@ -20,7 +20,10 @@ pub struct CredentialScope {
 impl CredentialScope {
     /// `date/region/service/aws4_request`, as in the string to sign.
     pub fn scope_string(&self) -> String {
-        format!("{}/{}/{}/aws4_request", self.date, self.region, self.service)
+        format!(
+            "{}/{}/{}/aws4_request",
+            self.date, self.region, self.service
+        )
     }
 
     fn parse(credential: &str) -> Result<Self, AuthError> {
@@ -56,7 +59,9 @@ impl CredentialScope {
 pub enum SignatureLocation {
     Header,
     /// Presigned URL; carries its own lifetime in seconds.
-    Query { expires_secs: u64 },
+    Query {
+        expires_secs: u64,
+    },
 }
 
 /// Everything a signed request claims about itself.
@@ -99,7 +104,9 @@ fn parse_authorization(header: &str) -> Result<SignatureClaim, AuthError> {
     };
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
     for part in rest.split(',') {
-        let Some((name, value)) = part.trim().split_once('=') else { continue };
+        let Some((name, value)) = part.trim().split_once('=') else {
+            continue;
+        };
         match name.trim() {
             "Credential" => credential = Some(value.trim()),
             "SignedHeaders" => signed_headers = Some(value.trim()),
@@ -111,7 +118,8 @@ fn parse_authorization(header: &str) -> Result<SignatureClaim, AuthError> {
         AuthError::Incomplete(format!("Authorization header requires '{name}' parameter."))
     };
     let scope = CredentialScope::parse(credential.ok_or_else(|| missing("Credential"))?)?;
-    let signed_headers = split_signed_headers(signed_headers.ok_or_else(|| missing("SignedHeaders"))?);
+    let signed_headers =
+        split_signed_headers(signed_headers.ok_or_else(|| missing("SignedHeaders"))?);
     let signature = signature.ok_or_else(|| missing("Signature"))?.to_owned();
     Ok(SignatureClaim {
         scope,
@@ -139,7 +147,9 @@ fn parse_presigned(query: &str) -> Result<SignatureClaim, AuthError> {
         }
     }
     let missing = |name: &str| {
-        AuthError::Incomplete(format!("AWS query-string parameters must include '{name}'."))
+        AuthError::Incomplete(format!(
+            "AWS query-string parameters must include '{name}'."
+        ))
     };
     if algorithm.as_deref() != Some(ALGORITHM) {
         return Err(missing("X-Amz-Algorithm"));
@@ -157,7 +167,8 @@ fn parse_presigned(query: &str) -> Result<SignatureClaim, AuthError> {
             }
         },
     };
-    let signed_headers = split_signed_headers(&headers.ok_or_else(|| missing("X-Amz-SignedHeaders"))?);
+    let signed_headers =
+        split_signed_headers(&headers.ok_or_else(|| missing("X-Amz-SignedHeaders"))?);
     Ok(SignatureClaim {
         scope,
         signed_headers,
@@ -168,7 +179,10 @@ fn parse_presigned(query: &str) -> Result<SignatureClaim, AuthError> {
 }
 
 fn split_signed_headers(list: &str) -> Vec<String> {
-    list.split(';').filter(|h| !h.is_empty()).map(|h| h.trim().to_ascii_lowercase()).collect()
+    list.split(';')
+        .filter(|h| !h.is_empty())
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect()
 }
 
 #[cfg(test)]
@@ -194,7 +208,10 @@ mod tests {
         let q = "Action=ListQueues&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20150830%2Fus-east-1%2Fsqs%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=ff";
         let claim = find_claim(None, Some(q)).unwrap().unwrap();
         assert_eq!(claim.scope.access_key_id, "AKID");
-        assert_eq!(claim.location, SignatureLocation::Query { expires_secs: 60 });
+        assert_eq!(
+            claim.location,
+            SignatureLocation::Query { expires_secs: 60 }
+        );
         assert_eq!(claim.query_date.as_deref(), Some("20150830T123600Z"));
     }
 
@@ -205,8 +222,18 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential=AKID/2015/us-east-1, SignedHeaders=host, Signature=ab",
             "AWS AKID:abc",
         ] {
-            assert!(matches!(find_claim(Some(header), None), Err(AuthError::Incomplete(_))), "{header}");
+            assert!(
+                matches!(
+                    find_claim(Some(header), None),
+                    Err(AuthError::Incomplete(_))
+                ),
+                "{header}"
+            );
         }
-        assert!(find_claim(None, Some("Action=ListQueues")).unwrap().is_none());
+        assert!(
+            find_claim(None, Some("Action=ListQueues"))
+                .unwrap()
+                .is_none()
+        );
     }
 }

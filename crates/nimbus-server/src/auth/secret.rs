@@ -60,7 +60,9 @@ impl Keyring {
 
 impl FromIterator<(String, SecretKey)> for Keyring {
     fn from_iter<T: IntoIterator<Item = (String, SecretKey)>>(iter: T) -> Self {
-        Keyring { keys: iter.into_iter().collect() }
+        Keyring {
+            keys: iter.into_iter().collect(),
+        }
     }
 }
 

@@ -22,7 +22,11 @@ impl Signer {
     fn scope(&self, now: DateTime<Utc>) -> (String, String, [u8; 32]) {
         let date = now.format("%Y%m%d").to_string();
         let key = sigv4::signing_key(self.secret.expose(), &date, &self.region, &self.service);
-        (format!("{date}/{}/{}/aws4_request", self.region, self.service), date, key)
+        (
+            format!("{date}/{}/{}/aws4_request", self.region, self.service),
+            date,
+            key,
+        )
     }
 
     /// Adds `X-Amz-Date` and `Authorization`, signing every header present (include `host`).

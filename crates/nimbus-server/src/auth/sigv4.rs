@@ -9,7 +9,11 @@ use sha2::{Digest, Sha256};
 use super::parse::ALGORITHM;
 
 /// Characters SigV4 leaves alone: `A-Za-z0-9-_.~`.
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 /// Path segments keep their separators.
 const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
 
@@ -36,7 +40,11 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// The canonical request. Non-S3 services encode the wire path once more ("double
 /// encoding"), which is what the SDKs sign.
 pub fn canonical_request(parts: &SignedParts) -> String {
-    let path = if parts.path.is_empty() { "/" } else { parts.path };
+    let path = if parts.path.is_empty() {
+        "/"
+    } else {
+        parts.path
+    };
     let mut out = String::with_capacity(256);
     out.push_str(parts.method);
     out.push('\n');
@@ -105,7 +113,10 @@ fn canonical_header_value(headers: &HeaderMap, name: &str) -> String {
 }
 
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", sha256_hex(canonical_request.as_bytes()))
+    format!(
+        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    )
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -150,7 +161,12 @@ mod tests {
         headers
     }
 
-    fn sign(method: &str, query: Option<&str>, headers: &HeaderMap, names: &[&str]) -> (String, String) {
+    fn sign(
+        method: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        names: &[&str],
+    ) -> (String, String) {
         let signed: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let creq = canonical_request(&SignedParts {
             method,
@@ -176,30 +192,49 @@ mod tests {
             string_to_sign(AMZ_DATE, SCOPE, &creq),
             "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\nbb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63"
         );
-        assert_eq!(sig, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+        assert_eq!(
+            sig,
+            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+        );
     }
 
     #[test]
     fn get_vanilla_query_order_key_case() {
-        let (_, sig) =
-            sign("GET", Some("Param2=value2&Param1=value1"), &suite_headers(), &["host", "x-amz-date"]);
-        assert_eq!(sig, "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
+        let (_, sig) = sign(
+            "GET",
+            Some("Param2=value2&Param1=value1"),
+            &suite_headers(),
+            &["host", "x-amz-date"],
+        );
+        assert_eq!(
+            sig,
+            "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"
+        );
     }
 
     #[test]
     fn post_vanilla() {
         let (_, sig) = sign("POST", None, &suite_headers(), &["host", "x-amz-date"]);
-        assert_eq!(sig, "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b");
+        assert_eq!(
+            sig,
+            "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"
+        );
     }
 
     #[test]
     fn header_values_are_trimmed_and_collapsed() {
         let mut headers = suite_headers();
-        headers.insert("my-header1", HeaderValue::from_static("  value1   with  spaces "));
+        headers.insert(
+            "my-header1",
+            HeaderValue::from_static("  value1   with  spaces "),
+        );
         headers.append("my-header2", HeaderValue::from_static("a"));
         headers.append("my-header2", HeaderValue::from_static("b"));
         let (creq, _) = sign("GET", None, &headers, &["host", "my-header1", "my-header2"]);
-        assert!(creq.contains("my-header1:value1 with spaces\nmy-header2:a,b\n"), "{creq}");
+        assert!(
+            creq.contains("my-header1:value1 with spaces\nmy-header2:a,b\n"),
+            "{creq}"
+        );
     }
 
     #[test]
@@ -215,7 +250,10 @@ mod tests {
         });
         let mut lines = creq.lines();
         lines.next();
-        assert_eq!(lines.next(), Some("/functions/arn%253Aaws%253Alambda/x%20y"));
+        assert_eq!(
+            lines.next(),
+            Some("/functions/arn%253Aaws%253Alambda/x%20y")
+        );
         assert_eq!(lines.next(), Some("a=x%2By&b=~&c="));
     }
 }

@@ -22,25 +22,38 @@ fn signer(secret: &str, akid: &str) -> Signer {
 }
 
 fn at(minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2015, 8, 30, 12, minute, 0).single().unwrap()
+    Utc.with_ymd_and_hms(2015, 8, 30, 12, minute, 0)
+        .single()
+        .unwrap()
 }
 
 fn signed(signer: &Signer, body: &[u8], when: DateTime<Utc>) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert("host", HeaderValue::from_static("localhost:4566"));
-    headers.insert("x-amz-target", HeaderValue::from_static("AmazonSQS.ListQueues"));
+    headers.insert(
+        "x-amz-target",
+        HeaderValue::from_static("AmazonSQS.ListQueues"),
+    );
     signer.sign_headers("POST", "/", None, &mut headers, body, when);
     headers
 }
 
 fn parts<'a>(headers: &'a HeaderMap, query: Option<&'a str>, body: &'a [u8]) -> RequestParts<'a> {
-    RequestParts { method: "POST", path: "/", query, headers, body }
+    RequestParts {
+        method: "POST",
+        path: "/",
+        query,
+        headers,
+        body,
+    }
 }
 
 #[test]
 fn a_good_signature_verifies_and_yields_the_scope() {
     let headers = signed(&signer(SECRET, AKID), b"{}", at(36));
-    let verified = strict().authenticate(&parts(&headers, None, b"{}"), at(40)).unwrap();
+    let verified = strict()
+        .authenticate(&parts(&headers, None, b"{}"), at(40))
+        .unwrap();
     assert!(verified.signature_checked);
     assert_eq!(verified.region.as_deref(), Some("eu-west-1"));
     assert_eq!(verified.signing_service.as_deref(), Some("sqs"));
@@ -51,26 +64,46 @@ fn a_good_signature_verifies_and_yields_the_scope() {
 fn bad_signatures_unknown_keys_and_tampering_are_rejected() {
     let auth = strict();
     let wrong = signed(&signer("not-the-secret", AKID), b"{}", at(36));
-    assert_eq!(auth.authenticate(&parts(&wrong, None, b"{}"), at(36)), Err(AuthError::SignatureMismatch));
+    assert_eq!(
+        auth.authenticate(&parts(&wrong, None, b"{}"), at(36)),
+        Err(AuthError::SignatureMismatch)
+    );
 
     let unknown = signed(&signer(SECRET, "AKIDUNKNOWN"), b"{}", at(36));
-    assert_eq!(auth.authenticate(&parts(&unknown, None, b"{}"), at(36)), Err(AuthError::UnknownAccessKey));
+    assert_eq!(
+        auth.authenticate(&parts(&unknown, None, b"{}"), at(36)),
+        Err(AuthError::UnknownAccessKey)
+    );
 
     let good = signed(&signer(SECRET, AKID), b"{}", at(36));
     let tampered = parts(&good, None, b"{\"QueueNamePrefix\":\"x\"}");
-    assert_eq!(auth.authenticate(&tampered, at(36)), Err(AuthError::SignatureMismatch));
+    assert_eq!(
+        auth.authenticate(&tampered, at(36)),
+        Err(AuthError::SignatureMismatch)
+    );
 
     let mut extra_header = good.clone();
-    extra_header.insert("x-amz-target", HeaderValue::from_static("AmazonSQS.PurgeQueue"));
-    assert_eq!(auth.authenticate(&parts(&extra_header, None, b"{}"), at(36)), Err(AuthError::SignatureMismatch));
+    extra_header.insert(
+        "x-amz-target",
+        HeaderValue::from_static("AmazonSQS.PurgeQueue"),
+    );
+    assert_eq!(
+        auth.authenticate(&parts(&extra_header, None, b"{}"), at(36)),
+        Err(AuthError::SignatureMismatch)
+    );
 }
 
 #[test]
 fn requests_outside_fifteen_minutes_are_rejected_either_way() {
     let auth = strict();
     let headers = signed(&signer(SECRET, AKID), b"", at(0));
-    assert!(auth.authenticate(&parts(&headers, None, b""), at(15)).is_ok());
-    let late = auth.authenticate(&parts(&headers, None, b""), at(16)).unwrap_err();
+    assert!(
+        auth.authenticate(&parts(&headers, None, b""), at(15))
+            .is_ok()
+    );
+    let late = auth
+        .authenticate(&parts(&headers, None, b""), at(16))
+        .unwrap_err();
     assert!(matches!(late, AuthError::Expired { .. }));
     let message = ServiceError::from(late).message;
     assert_eq!(
@@ -79,7 +112,9 @@ fn requests_outside_fifteen_minutes_are_rejected_either_way() {
     );
 
     let future = signed(&signer(SECRET, AKID), b"", at(40));
-    let early = auth.authenticate(&parts(&future, None, b""), at(20)).unwrap_err();
+    let early = auth
+        .authenticate(&parts(&future, None, b""), at(20))
+        .unwrap_err();
     assert!(matches!(early, AuthError::NotYetCurrent { .. }));
     assert_eq!(ServiceError::from(early).code, "SignatureDoesNotMatch");
 }
@@ -87,25 +122,44 @@ fn requests_outside_fifteen_minutes_are_rejected_either_way() {
 #[test]
 fn presigned_queries_verify_until_they_expire() {
     let auth = strict();
-    let query = signer(SECRET, AKID).presign("POST", "/", "Action=ListQueues", "localhost:4566", 60, at(0));
+    let query = signer(SECRET, AKID).presign(
+        "POST",
+        "/",
+        "Action=ListQueues",
+        "localhost:4566",
+        60,
+        at(0),
+    );
     let mut headers = HeaderMap::new();
     headers.insert("host", HeaderValue::from_static("localhost:4566"));
-    assert!(auth.authenticate(&parts(&headers, Some(&query), b""), at(0)).unwrap().signature_checked);
+    assert!(
+        auth.authenticate(&parts(&headers, Some(&query), b""), at(0))
+            .unwrap()
+            .signature_checked
+    );
     assert!(matches!(
         auth.authenticate(&parts(&headers, Some(&query), b""), at(2)),
         Err(AuthError::Expired { .. })
     ));
     let forged = query.replace("Action=ListQueues", "Action=DeleteQueue");
-    assert_eq!(auth.authenticate(&parts(&headers, Some(&forged), b""), at(0)), Err(AuthError::SignatureMismatch));
+    assert_eq!(
+        auth.authenticate(&parts(&headers, Some(&forged), b""), at(0)),
+        Err(AuthError::SignatureMismatch)
+    );
 }
 
 #[test]
 fn strict_mode_requires_a_signature_and_off_mode_only_reads_it() {
     let headers = HeaderMap::new();
-    assert_eq!(strict().authenticate(&parts(&headers, None, b""), at(0)), Err(AuthError::Missing));
+    assert_eq!(
+        strict().authenticate(&parts(&headers, None, b""), at(0)),
+        Err(AuthError::Missing)
+    );
 
     let off = Authenticator::default();
-    let anonymous = off.authenticate(&parts(&headers, None, b""), at(0)).unwrap();
+    let anonymous = off
+        .authenticate(&parts(&headers, None, b""), at(0))
+        .unwrap();
     assert!(anonymous.region.is_none());
     let bad = signed(&signer("whatever", "000000000042"), b"", at(0));
     let read = off.authenticate(&parts(&bad, None, b""), at(59)).unwrap();
@@ -117,12 +171,19 @@ fn strict_mode_requires_a_signature_and_off_mode_only_reads_it() {
 fn errors_map_to_aws_codes_and_statuses() {
     let cases = [
         (AuthError::Missing, "MissingAuthenticationToken", 403),
-        (AuthError::Incomplete("x".into()), "IncompleteSignature", 400),
+        (
+            AuthError::Incomplete("x".into()),
+            "IncompleteSignature",
+            400,
+        ),
         (AuthError::UnknownAccessKey, "InvalidClientTokenId", 403),
         (AuthError::SignatureMismatch, "SignatureDoesNotMatch", 403),
     ];
     for (err, code, status) in cases {
         let service_error = ServiceError::from(err);
-        assert_eq!((service_error.code.as_ref(), service_error.status), (code, status));
+        assert_eq!(
+            (service_error.code.as_ref(), service_error.status),
+            (code, status)
+        );
     }
 }

@@ -1,4 +1,6 @@
 //! Starting an in-process server on port 0 for a test.
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
 
 use std::io;
 use std::net::SocketAddr;
@@ -26,29 +28,47 @@ impl Running {
         self.call_with(operation, body, &[]).await
     }
 
-    pub async fn call_with(&self, operation: &str, body: &str, extra: &[(&str, &str)]) -> TestResponse {
+    pub async fn call_with(
+        &self,
+        operation: &str,
+        body: &str,
+        extra: &[(&str, &str)],
+    ) -> TestResponse {
         let target = format!("AmazonSQS.{operation}");
         let mut headers = vec![
             ("x-amz-target", target.as_str()),
             ("content-type", "application/x-amz-json-1.0"),
         ];
         headers.extend_from_slice(extra);
-        send(self.v4(), "POST", "/", &headers, body.as_bytes()).await.expect("request")
+        send(self.v4(), "POST", "/", &headers, body.as_bytes())
+            .await
+            .expect("request")
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
-        send(self.v4(), "GET", path, &[], b"").await.expect("request")
+        send(self.v4(), "GET", path, &[], b"")
+            .await
+            .expect("request")
     }
 
     pub async fn post(&self, path: &str, body: &str) -> TestResponse {
-        send(self.v4(), "POST", path, &[("content-type", "application/json")], body.as_bytes())
-            .await
-            .expect("request")
+        send(
+            self.v4(),
+            "POST",
+            path,
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .await
+        .expect("request")
     }
 }
 
 pub fn config() -> ServerConfig {
-    ServerConfig { port: 0, ..ServerConfig::default() }
+    ServerConfig {
+        port: 0,
+        ..ServerConfig::default()
+    }
 }
 
 pub async fn start(config: ServerConfig, clock: Clock) -> Running {
@@ -61,5 +81,10 @@ pub async fn start(config: ServerConfig, clock: Clock) -> Running {
         .expect("bind");
     let addrs = server.local_addrs();
     let task = tokio::spawn(server.run());
-    Running { addrs, stop, task, service }
+    Running {
+        addrs,
+        stop,
+        task,
+        service,
+    }
 }
