@@ -1,0 +1,126 @@
+//! `nimbus`: the command line and composition root.
+
+mod cli;
+mod compose;
+mod logging;
+mod settings;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use nimbus_core::Clock;
+use nimbus_server::auth::{Authenticator, Keyring};
+use nimbus_server::{ServerBuilder, ServerConfig, ServerMetrics};
+use tokio::sync::watch;
+
+use cli::{Cli, Command};
+use settings::Settings;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Command::Serve(args) = cli.command;
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let settings = match Settings::resolve(args, &env) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("nimbus: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(err) = logging::init(settings.log_format, &settings.log_level) {
+        eprintln!("nimbus: {err:#}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("nimbus: starting the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("nimbus: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<()> {
+    let clock = Clock::new(settings.clock);
+    let (stop, shutdown) = watch::channel(false);
+    let metrics = ServerMetrics::default();
+    let composition = compose::compose(&settings, &clock, &metrics, shutdown.clone()).await?;
+
+    let keys: Keyring = settings.access_keys.iter().cloned().collect();
+    let config = ServerConfig {
+        host: settings.host.clone(),
+        port: settings.port,
+        default_account: settings.account.clone(),
+        default_region: settings.region.clone(),
+        hostname: settings.hostname.clone(),
+        auth: Authenticator::new(settings.auth, keys),
+        ..ServerConfig::default()
+    };
+    let mut builder = ServerBuilder::new(config, clock, shutdown)
+        .metrics(metrics)
+        .version(VERSION);
+    for (service, model) in &composition.services {
+        builder = builder.service(service.clone(), model);
+    }
+    let server = builder
+        .bind()
+        .await
+        .with_context(|| format!("listening on {}:{}", settings.host, settings.port))?;
+    let Some(first) = server.local_addrs().first().copied() else {
+        anyhow::bail!("no listener was bound");
+    };
+    tracing::info!(addrs = ?server.local_addrs(), "listening");
+    // The one line on stdout: tests and scripts wait for it.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "nimbus {VERSION} listening on http://{first}")?;
+    stdout.flush()?;
+    drop(stdout);
+
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested");
+        let _ = stop.send(true);
+    });
+    server.run().await?;
+    composition.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(err) => {
+            tracing::warn!(%err, "SIGTERM handler unavailable; Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
