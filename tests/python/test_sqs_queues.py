@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from sqs_helpers import attrs, expect_error
+from sqs_helpers import attrs, counts, expect_error
 
 NON_EXISTENT = "AWS.SimpleQueueService.NonExistentQueue"
 
@@ -331,8 +331,6 @@ def test_policy_attribute_round_trip(sqs, queue, account):
 
 
 def test_approximate_counters(sqs, queue, clock):
-    from sqs_helpers import counts
-
     assert counts(sqs, queue) == (0, 0, 0)
     sqs.send_message(QueueUrl=queue, MessageBody="a")
     sqs.send_message(QueueUrl=queue, MessageBody="b")
