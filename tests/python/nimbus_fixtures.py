@@ -1,4 +1,4 @@
-"""Fixtures for the real-client suites: one nimbus per session, state wiped per test.
+"""Fixtures for the real-client suites: one nimbus per test run, state wiped per test.
 
 Imported by tests/python/conftest.py and tests/cli/conftest.py.
 """
