@@ -136,10 +136,10 @@ fn to_json(shape: &Shape, item: Item) -> Value {
         (ShapeKind::Structure { .. }, Item::Map(entries)) => {
             let mut out = Map::new();
             for (k, v) in entries {
-                if let Item::Text(k) = k {
-                    if let Some(m) = shape.member(&k) {
-                        out.insert(k, to_json(m.target, v));
-                    }
+                if let Item::Text(k) = k
+                    && let Some(m) = shape.member(&k)
+                {
+                    out.insert(k, to_json(m.target, v));
                 }
             }
             Value::Object(out)
@@ -273,4 +273,9 @@ fn write_number(e: &mut Encoder<Vec<u8>>, n: &serde_json::Number, float: bool) {
         }
     }
     let _ = e.f64(n.as_f64().unwrap_or(0.0));
+}
+
+#[cfg(test)]
+pub(crate) fn write_for_tests(e: &mut Encoder<Vec<u8>>, shape: &Shape, value: &Value) {
+    write(e, Some(shape), value);
 }

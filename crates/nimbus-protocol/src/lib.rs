@@ -115,3 +115,12 @@ fn header(name: &'static str, value: &str) -> (http::HeaderName, http::HeaderVal
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+fn cbor_write_for_tests(
+    e: &mut minicbor::Encoder<Vec<u8>>,
+    shape: &nimbus_model::Shape,
+    value: &serde_json::Value,
+) {
+    cbor::write_for_tests(e, shape, value);
+}

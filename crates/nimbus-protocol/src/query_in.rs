@@ -23,15 +23,16 @@ pub fn decode(id: &Identified, req: &WireRequest) -> Result<Value, ServiceError>
     };
     let mut input = structure(shape, "", &params, 0)?;
     // Legacy SQS clients address the queue by posting to its URL instead of sending QueueUrl.
-    if let Value::Object(map) = &mut input {
-        if shape.member("QueueUrl").is_some() && !map.contains_key("QueueUrl") && req.path != "/" {
-            if let Some(host) = req.headers.get("host").and_then(|h| h.to_str().ok()) {
-                map.insert(
-                    "QueueUrl".into(),
-                    Value::String(format!("http://{host}{}", req.path)),
-                );
-            }
-        }
+    if let Value::Object(map) = &mut input
+        && shape.member("QueueUrl").is_some()
+        && !map.contains_key("QueueUrl")
+        && req.path != "/"
+        && let Some(host) = req.headers.get("host").and_then(|h| h.to_str().ok())
+    {
+        map.insert(
+            "QueueUrl".into(),
+            Value::String(format!("http://{host}{}", req.path)),
+        );
     }
     Ok(input)
 }

@@ -47,7 +47,11 @@ pub fn route(
 }
 
 /// Matches `path` (and required literal query keys) against a template; returns the labels.
-fn match_uri(template: &str, path: &str, query: Option<&str>) -> Option<BTreeMap<String, String>> {
+pub(crate) fn match_uri(
+    template: &str,
+    path: &str,
+    query: Option<&str>,
+) -> Option<BTreeMap<String, String>> {
     let (template_path, template_query) = template.split_once('?').unwrap_or((template, ""));
     for required in template_query.split('&').filter(|q| !q.is_empty()) {
         let key = required.split('=').next().unwrap_or(required);
@@ -287,10 +291,10 @@ pub fn encode(id: &Identified, output: &Value, request_id: &str) -> WireResponse
                     .unwrap_or(status);
             }
             Location::Header => {
-                if let Ok(hname) = http::HeaderName::try_from(name) {
-                    if let Ok(hv) = http::HeaderValue::from_str(&header_text(m, v)) {
-                        headers.push((hname, hv));
-                    }
+                if let Ok(hname) = http::HeaderName::try_from(name)
+                    && let Ok(hv) = http::HeaderValue::from_str(&header_text(m, v))
+                {
+                    headers.push((hname, hv));
                 }
             }
             Location::Headers => {
@@ -352,6 +356,3 @@ fn header_text(m: &Member, v: &Value) -> String {
         (_, other) => other.to_string(),
     }
 }
-
-#[cfg(test)]
-pub(crate) use match_uri as match_uri_for_tests;
