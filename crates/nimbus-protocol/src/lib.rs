@@ -1,13 +1,27 @@
-//! Placeholder: awsJson 1.0 only, with the public signatures of the real codec crate, so the
-//! edge server compiles and its tests run before the codecs land. Replaced wholesale.
+//! AWS wire protocols. Knows formats, not services: every codec walks the shape tables of
+//! `nimbus-model`, so one implementation serves every generated service.
+//!
+//! The edge calls [`identify`], then [`decode_request`], hands the canonical JSON input to the
+//! service, and renders the result with [`encode_response`] or [`encode_error`].
 
-use std::fmt;
+mod cbor;
+mod errors;
+mod identify;
+mod json;
+mod params;
+mod query_in;
+mod query_out;
+mod rest_json;
+mod timestamp;
+mod validate;
 
-use bytes::Bytes;
-use http::{HeaderName, HeaderValue};
 use nimbus_core::ServiceError;
 use nimbus_model::{OperationModel, ServiceModel};
 
+pub use errors::encode_error_for;
+pub use identify::{IdentifyError, identify};
+
+/// The wire protocol of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     AwsJson10,
@@ -17,6 +31,19 @@ pub enum Protocol {
     RpcV2Cbor,
 }
 
+impl Protocol {
+    /// The JSON content type of an awsJson protocol.
+    fn json_content_type(self) -> &'static str {
+        match self {
+            Protocol::AwsJson11 => "application/x-amz-json-1.1",
+            Protocol::RestJson => "application/json",
+            _ => "application/x-amz-json-1.0",
+        }
+    }
+}
+
+/// The parts of an HTTP request the protocol layer reads.
+#[derive(Debug, Clone, Copy)]
 pub struct WireRequest<'a> {
     pub method: &'a http::Method,
     pub path: &'a str,
@@ -25,102 +52,75 @@ pub struct WireRequest<'a> {
     pub body: &'a [u8],
 }
 
+/// An HTTP response, ready to send.
+#[derive(Debug, Clone)]
 pub struct WireResponse {
     pub status: u16,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub body: Bytes,
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub body: bytes::Bytes,
 }
 
+/// The service, operation and protocol of a request.
+#[derive(Debug, Clone, Copy)]
 pub struct Identified {
     pub service: &'static ServiceModel,
     pub operation: &'static OperationModel,
     pub protocol: Protocol,
 }
 
-#[derive(Debug)]
-pub enum IdentifyError {
-    NoMatch,
-}
-
-impl fmt::Display for IdentifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("no service matches the request")
-    }
-}
-
-impl std::error::Error for IdentifyError {}
-
-pub fn identify(
-    req: &WireRequest,
-    services: &[&'static ServiceModel],
-    _signing_service: Option<&str>,
-) -> Result<Identified, IdentifyError> {
-    let target = req
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .ok_or(IdentifyError::NoMatch)?;
-    let (prefix, op) = target.split_once('.').ok_or(IdentifyError::NoMatch)?;
-    let service = services
-        .iter()
-        .find(|s| s.target_prefix == prefix)
-        .ok_or(IdentifyError::NoMatch)?;
-    let operation = service
-        .operations
-        .iter()
-        .find(|o| o.name == op)
-        .ok_or(IdentifyError::NoMatch)?;
-    Ok(Identified {
-        service,
-        operation,
-        protocol: Protocol::AwsJson10,
-    })
-}
-
+/// Reads the request into canonical JSON input (awsJson member names; timestamps as epoch
+/// seconds; blobs as base64), validating required members and documented min/max with the
+/// error AWS gives for that protocol.
 pub fn decode_request(
-    _id: &Identified,
+    id: &Identified,
     req: &WireRequest,
 ) -> Result<serde_json::Value, ServiceError> {
-    if req.body.is_empty() {
-        return Ok(serde_json::json!({}));
+    let mut input = match id.protocol {
+        Protocol::AwsJson10 | Protocol::AwsJson11 => json::decode(req.body)?,
+        Protocol::AwsQuery => query_in::decode(id, req)?,
+        Protocol::RpcV2Cbor => cbor::decode(id, req.body)?,
+        Protocol::RestJson => rest_json::decode(id, req)?,
+    };
+    if let Some(shape) = id.operation.input {
+        validate::check(id.service, id.protocol, shape, &mut input)?;
     }
-    serde_json::from_slice(req.body)
-        .map_err(|_| ServiceError::new("SerializationException", 400, "Malformed JSON body"))
+    Ok(input)
 }
 
+/// Renders a successful output.
 pub fn encode_response(
-    _id: &Identified,
+    id: &Identified,
     output: serde_json::Value,
     request_id: &str,
 ) -> WireResponse {
-    json_response(200, &output, request_id)
+    match id.protocol {
+        Protocol::AwsJson10 | Protocol::AwsJson11 => json::encode(id.protocol, &output, request_id),
+        Protocol::AwsQuery => query_out::encode(id, &output, request_id),
+        Protocol::RpcV2Cbor => cbor::encode(id, &output, request_id),
+        Protocol::RestJson => rest_json::encode(id, &output, request_id),
+    }
 }
 
+/// Renders an error of a known operation.
 pub fn encode_error(id: &Identified, err: &ServiceError, request_id: &str) -> WireResponse {
     encode_error_for(id.protocol, Some(id.service), err, request_id)
 }
 
-pub fn encode_error_for(
-    _protocol: Protocol,
-    _service: Option<&'static ServiceModel>,
-    err: &ServiceError,
-    request_id: &str,
-) -> WireResponse {
-    let body = serde_json::json!({ "__type": err.code, "message": err.message });
-    json_response(err.status, &body, request_id)
+/// A header pair from static parts, or from text that may not be a valid header value.
+fn header(name: &'static str, value: &str) -> (http::HeaderName, http::HeaderValue) {
+    let value = http::HeaderValue::from_str(value)
+        .unwrap_or_else(|_| http::HeaderValue::from_static("invalid"));
+    (http::HeaderName::from_static(name), value)
 }
 
-fn json_response(status: u16, body: &serde_json::Value, request_id: &str) -> WireResponse {
-    let mut headers = vec![(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-amz-json-1.0"),
-    )];
-    if let Ok(id) = HeaderValue::from_str(request_id) {
-        headers.push((HeaderName::from_static("x-amzn-requestid"), id));
-    }
-    WireResponse {
-        status,
-        headers,
-        body: Bytes::from(body.to_string()),
-    }
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+fn cbor_write_for_tests(
+    e: &mut minicbor::Encoder<Vec<u8>>,
+    shape: &nimbus_model::Shape,
+    value: &serde_json::Value,
+) {
+    cbor::write_for_tests(e, shape, value);
 }

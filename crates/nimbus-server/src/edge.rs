@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use nimbus_core::{RequestContext, ServiceError, ids};
 use nimbus_protocol::{
-    Identified, Protocol, WireRequest, WireResponse, decode_request, encode_error,
+    Identified, IdentifyError, Protocol, WireRequest, WireResponse, decode_request, encode_error,
     encode_error_for, encode_response, identify,
 };
 
@@ -111,14 +111,19 @@ async fn aws_request(state: &EdgeState, local_port: u16, req: Request<Incoming>)
     };
     let id = match identify(&wire, &state.models, signing_service.as_deref()) {
         Ok(id) => id,
-        Err(err) => {
-            tracing::debug!(method = %parts.method, path, %err, "no service matches");
+        Err(IdentifyError::NoService) => {
+            tracing::debug!(method = %parts.method, path, "no service matches");
             let err = ServiceError::new(
                 "UnknownOperationException",
                 404,
                 format!("No service operation matches {} {path}.", parts.method),
             );
             return plain_error(&err, &request_id);
+        }
+        Err(err) => {
+            tracing::debug!(method = %parts.method, path, ?err, "unknown or malformed operation");
+            let protocol = err.protocol().unwrap_or(Protocol::AwsJson10);
+            return into_http(encode_error_for(protocol, err.service(), &err.to_service_error(), &request_id));
         }
     };
     let verified = match auth {

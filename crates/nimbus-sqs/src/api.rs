@@ -19,7 +19,10 @@ pub struct SqsService(pub Arc<Sqs>);
 const MAX_BATCH_ENTRIES: usize = 10;
 
 /// Checks batch entry ids: present, at most ten, distinct, well formed.
-fn check_batch<'a>(entry_shape: &str, ids: impl ExactSizeIterator<Item = &'a str>) -> Result<(), ServiceError> {
+fn check_batch<'a>(
+    entry_shape: &str,
+    ids: impl ExactSizeIterator<Item = &'a str>,
+) -> Result<(), ServiceError> {
     if ids.len() == 0 {
         return Err(errors::empty_batch_request(entry_shape));
     }
@@ -28,7 +31,12 @@ fn check_batch<'a>(entry_shape: &str, ids: impl ExactSizeIterator<Item = &'a str
     }
     let mut seen = HashSet::new();
     for id in ids {
-        if id.is_empty() || id.len() > 80 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if id.is_empty()
+            || id.len() > 80
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(errors::invalid_batch_entry_id(id));
         }
         if !seen.insert(id) {
@@ -51,18 +59,38 @@ fn to_attributes(wire: Option<HashMap<String, wire::MessageAttributeValue>>) -> 
     wire.unwrap_or_default()
         .into_iter()
         .map(|(name, v)| {
-            let binary = v.binary_value.map(|b| base64::engine::general_purpose::STANDARD.encode(b.as_bytes()));
-            (name, AttributeValue { data_type: v.data_type, string_value: v.string_value, binary_value: binary })
+            let binary = v
+                .binary_value
+                .map(|b| base64::engine::general_purpose::STANDARD.encode(b.as_bytes()));
+            (
+                name,
+                AttributeValue {
+                    data_type: v.data_type,
+                    string_value: v.string_value,
+                    binary_value: binary,
+                },
+            )
         })
         .collect()
 }
 
-fn to_system_attributes(wire: Option<HashMap<String, wire::MessageSystemAttributeValue>>) -> Attributes {
+fn to_system_attributes(
+    wire: Option<HashMap<String, wire::MessageSystemAttributeValue>>,
+) -> Attributes {
     wire.unwrap_or_default()
         .into_iter()
         .map(|(name, v)| {
-            let binary = v.binary_value.map(|b| base64::engine::general_purpose::STANDARD.encode(b.as_bytes()));
-            (name, AttributeValue { data_type: v.data_type, string_value: v.string_value, binary_value: binary })
+            let binary = v
+                .binary_value
+                .map(|b| base64::engine::general_purpose::STANDARD.encode(b.as_bytes()));
+            (
+                name,
+                AttributeValue {
+                    data_type: v.data_type,
+                    string_value: v.string_value,
+                    binary_value: binary,
+                },
+            )
         })
         .collect()
 }
@@ -89,8 +117,12 @@ fn to_wire_message(m: ReceivedMessage) -> wire::Message {
         body: Some(m.body),
         attributes: (!m.attributes.is_empty()).then(|| m.attributes.into_iter().collect()),
         md5_of_message_attributes: m.md5_of_message_attributes,
-        message_attributes: (!m.message_attributes.is_empty())
-            .then(|| m.message_attributes.into_iter().map(|(k, v)| (k, to_wire_attribute(v))).collect()),
+        message_attributes: (!m.message_attributes.is_empty()).then(|| {
+            m.message_attributes
+                .into_iter()
+                .map(|(k, v)| (k, to_wire_attribute(v)))
+                .collect()
+        }),
     }
 }
 
@@ -99,28 +131,63 @@ fn sorted(map: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
 }
 
 impl SqsApi for SqsService {
-    async fn create_queue(&self, ctx: &RequestContext, input: wire::CreateQueueRequest) -> Result<wire::CreateQueueResult, ServiceError> {
-        let url = self.0.create_queue(ctx, input.queue_name, sorted(input.attributes), sorted(input.tags)).await?;
-        Ok(wire::CreateQueueResult { queue_url: Some(url) })
+    async fn create_queue(
+        &self,
+        ctx: &RequestContext,
+        input: wire::CreateQueueRequest,
+    ) -> Result<wire::CreateQueueResult, ServiceError> {
+        let url = self
+            .0
+            .create_queue(
+                ctx,
+                input.queue_name,
+                sorted(input.attributes),
+                sorted(input.tags),
+            )
+            .await?;
+        Ok(wire::CreateQueueResult {
+            queue_url: Some(url),
+        })
     }
 
-    async fn delete_queue(&self, ctx: &RequestContext, input: wire::DeleteQueueRequest) -> Result<(), ServiceError> {
+    async fn delete_queue(
+        &self,
+        ctx: &RequestContext,
+        input: wire::DeleteQueueRequest,
+    ) -> Result<(), ServiceError> {
         self.0.delete_queue(ctx, &input.queue_url).await
     }
 
-    async fn get_queue_url(&self, ctx: &RequestContext, input: wire::GetQueueUrlRequest) -> Result<wire::GetQueueUrlResult, ServiceError> {
-        let url = self.0.get_queue_url(ctx, &input.queue_name, input.queue_owner_aws_account_id.as_deref())?;
-        Ok(wire::GetQueueUrlResult { queue_url: Some(url) })
+    async fn get_queue_url(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetQueueUrlRequest,
+    ) -> Result<wire::GetQueueUrlResult, ServiceError> {
+        let url = self.0.get_queue_url(
+            ctx,
+            &input.queue_name,
+            input.queue_owner_aws_account_id.as_deref(),
+        )?;
+        Ok(wire::GetQueueUrlResult {
+            queue_url: Some(url),
+        })
     }
 
-    async fn list_queues(&self, ctx: &RequestContext, input: wire::ListQueuesRequest) -> Result<wire::ListQueuesResult, ServiceError> {
+    async fn list_queues(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListQueuesRequest,
+    ) -> Result<wire::ListQueuesResult, ServiceError> {
         let (urls, next_token) = self.0.list_queues(
             ctx,
             input.queue_name_prefix.as_deref(),
             input.max_results.map(i64::from),
             input.next_token.as_deref(),
         )?;
-        Ok(wire::ListQueuesResult { queue_urls: (!urls.is_empty()).then_some(urls), next_token })
+        Ok(wire::ListQueuesResult {
+            queue_urls: (!urls.is_empty()).then_some(urls),
+            next_token,
+        })
     }
 
     async fn get_queue_attributes(
@@ -128,30 +195,66 @@ impl SqsApi for SqsService {
         ctx: &RequestContext,
         input: wire::GetQueueAttributesRequest,
     ) -> Result<wire::GetQueueAttributesResult, ServiceError> {
-        let attributes = self.0.get_queue_attributes(ctx, &input.queue_url, &input.attribute_names.unwrap_or_default())?;
+        let attributes = self.0.get_queue_attributes(
+            ctx,
+            &input.queue_url,
+            &input.attribute_names.unwrap_or_default(),
+        )?;
         Ok(wire::GetQueueAttributesResult {
             attributes: (!attributes.is_empty()).then(|| attributes.into_iter().collect()),
         })
     }
 
-    async fn set_queue_attributes(&self, ctx: &RequestContext, input: wire::SetQueueAttributesRequest) -> Result<(), ServiceError> {
-        self.0.set_queue_attributes(ctx, &input.queue_url, input.attributes.into_iter().collect()).await
+    async fn set_queue_attributes(
+        &self,
+        ctx: &RequestContext,
+        input: wire::SetQueueAttributesRequest,
+    ) -> Result<(), ServiceError> {
+        self.0
+            .set_queue_attributes(
+                ctx,
+                &input.queue_url,
+                input.attributes.into_iter().collect(),
+            )
+            .await
     }
 
-    async fn tag_queue(&self, ctx: &RequestContext, input: wire::TagQueueRequest) -> Result<(), ServiceError> {
-        self.0.tag_queue(ctx, &input.queue_url, input.tags.into_iter().collect()).await
+    async fn tag_queue(
+        &self,
+        ctx: &RequestContext,
+        input: wire::TagQueueRequest,
+    ) -> Result<(), ServiceError> {
+        self.0
+            .tag_queue(ctx, &input.queue_url, input.tags.into_iter().collect())
+            .await
     }
 
-    async fn untag_queue(&self, ctx: &RequestContext, input: wire::UntagQueueRequest) -> Result<(), ServiceError> {
-        self.0.untag_queue(ctx, &input.queue_url, input.tag_keys).await
+    async fn untag_queue(
+        &self,
+        ctx: &RequestContext,
+        input: wire::UntagQueueRequest,
+    ) -> Result<(), ServiceError> {
+        self.0
+            .untag_queue(ctx, &input.queue_url, input.tag_keys)
+            .await
     }
 
-    async fn list_queue_tags(&self, ctx: &RequestContext, input: wire::ListQueueTagsRequest) -> Result<wire::ListQueueTagsResult, ServiceError> {
+    async fn list_queue_tags(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListQueueTagsRequest,
+    ) -> Result<wire::ListQueueTagsResult, ServiceError> {
         let tags = self.0.list_queue_tags(ctx, &input.queue_url)?;
-        Ok(wire::ListQueueTagsResult { tags: (!tags.is_empty()).then(|| tags.into_iter().collect()) })
+        Ok(wire::ListQueueTagsResult {
+            tags: (!tags.is_empty()).then(|| tags.into_iter().collect()),
+        })
     }
 
-    async fn send_message(&self, ctx: &RequestContext, input: wire::SendMessageRequest) -> Result<wire::SendMessageResult, ServiceError> {
+    async fn send_message(
+        &self,
+        ctx: &RequestContext,
+        input: wire::SendMessageRequest,
+    ) -> Result<wire::SendMessageResult, ServiceError> {
         let message = NewMessage {
             body: input.message_body,
             delay_seconds: input.delay_seconds.map(i64::from),
@@ -175,7 +278,10 @@ impl SqsApi for SqsService {
         ctx: &RequestContext,
         input: wire::SendMessageBatchRequest,
     ) -> Result<wire::SendMessageBatchResult, ServiceError> {
-        check_batch("SendMessageBatchRequestEntry", input.entries.iter().map(|e| e.id.as_str()))?;
+        check_batch(
+            "SendMessageBatchRequestEntry",
+            input.entries.iter().map(|e| e.id.as_str()),
+        )?;
         let (ids, messages): (Vec<String>, Vec<NewMessage>) = input
             .entries
             .into_iter()
@@ -191,7 +297,10 @@ impl SqsApi for SqsService {
                 (e.id, message)
             })
             .unzip();
-        let results = self.0.send_messages(ctx, &input.queue_url, messages, true).await?;
+        let results = self
+            .0
+            .send_messages(ctx, &input.queue_url, messages, true)
+            .await?;
         let mut out = wire::SendMessageBatchResult::default();
         for (id, result) in ids.into_iter().zip(results) {
             match result {
@@ -223,14 +332,24 @@ impl SqsApi for SqsService {
             system_attribute_names: system_names,
             message_attribute_names: input.message_attribute_names.unwrap_or_default(),
         };
-        let messages = self.0.receive_message(ctx, &input.queue_url, options).await?;
+        let messages = self
+            .0
+            .receive_message(ctx, &input.queue_url, options)
+            .await?;
         Ok(wire::ReceiveMessageResult {
-            messages: (!messages.is_empty()).then(|| messages.into_iter().map(to_wire_message).collect()),
+            messages: (!messages.is_empty())
+                .then(|| messages.into_iter().map(to_wire_message).collect()),
         })
     }
 
-    async fn delete_message(&self, ctx: &RequestContext, input: wire::DeleteMessageRequest) -> Result<(), ServiceError> {
-        self.0.delete_message(ctx, &input.queue_url, &input.receipt_handle).await
+    async fn delete_message(
+        &self,
+        ctx: &RequestContext,
+        input: wire::DeleteMessageRequest,
+    ) -> Result<(), ServiceError> {
+        self.0
+            .delete_message(ctx, &input.queue_url, &input.receipt_handle)
+            .await
     }
 
     async fn delete_message_batch(
@@ -238,13 +357,25 @@ impl SqsApi for SqsService {
         ctx: &RequestContext,
         input: wire::DeleteMessageBatchRequest,
     ) -> Result<wire::DeleteMessageBatchResult, ServiceError> {
-        check_batch("DeleteMessageBatchRequestEntry", input.entries.iter().map(|e| e.id.as_str()))?;
-        let (ids, handles): (Vec<String>, Vec<String>) = input.entries.into_iter().map(|e| (e.id, e.receipt_handle)).unzip();
-        let results = self.0.delete_messages(ctx, &input.queue_url, handles).await?;
+        check_batch(
+            "DeleteMessageBatchRequestEntry",
+            input.entries.iter().map(|e| e.id.as_str()),
+        )?;
+        let (ids, handles): (Vec<String>, Vec<String>) = input
+            .entries
+            .into_iter()
+            .map(|e| (e.id, e.receipt_handle))
+            .unzip();
+        let results = self
+            .0
+            .delete_messages(ctx, &input.queue_url, handles)
+            .await?;
         let mut out = wire::DeleteMessageBatchResult::default();
         for (id, result) in ids.into_iter().zip(results) {
             match result {
-                Ok(()) => out.successful.push(wire::DeleteMessageBatchResultEntry { id }),
+                Ok(()) => out
+                    .successful
+                    .push(wire::DeleteMessageBatchResultEntry { id }),
                 Err(err) => out.failed.push(failed_entry(id, &err)),
             }
         }
@@ -257,7 +388,10 @@ impl SqsApi for SqsService {
         input: wire::ChangeMessageVisibilityRequest,
     ) -> Result<(), ServiceError> {
         let change = vec![(input.receipt_handle, i64::from(input.visibility_timeout))];
-        let mut results = self.0.change_visibility(ctx, &input.queue_url, change).await?;
+        let mut results = self
+            .0
+            .change_visibility(ctx, &input.queue_url, change)
+            .await?;
         results.pop().unwrap_or(Ok(()))
     }
 
@@ -266,24 +400,44 @@ impl SqsApi for SqsService {
         ctx: &RequestContext,
         input: wire::ChangeMessageVisibilityBatchRequest,
     ) -> Result<wire::ChangeMessageVisibilityBatchResult, ServiceError> {
-        check_batch("ChangeMessageVisibilityBatchRequestEntry", input.entries.iter().map(|e| e.id.as_str()))?;
+        check_batch(
+            "ChangeMessageVisibilityBatchRequestEntry",
+            input.entries.iter().map(|e| e.id.as_str()),
+        )?;
         let (ids, changes): (Vec<String>, Vec<(String, i64)>) = input
             .entries
             .into_iter()
-            .map(|e| (e.id, (e.receipt_handle, i64::from(e.visibility_timeout.unwrap_or(0)))))
+            .map(|e| {
+                (
+                    e.id,
+                    (
+                        e.receipt_handle,
+                        i64::from(e.visibility_timeout.unwrap_or(0)),
+                    ),
+                )
+            })
             .unzip();
-        let results = self.0.change_visibility(ctx, &input.queue_url, changes).await?;
+        let results = self
+            .0
+            .change_visibility(ctx, &input.queue_url, changes)
+            .await?;
         let mut out = wire::ChangeMessageVisibilityBatchResult::default();
         for (id, result) in ids.into_iter().zip(results) {
             match result {
-                Ok(()) => out.successful.push(wire::ChangeMessageVisibilityBatchResultEntry { id }),
+                Ok(()) => out
+                    .successful
+                    .push(wire::ChangeMessageVisibilityBatchResultEntry { id }),
                 Err(err) => out.failed.push(failed_entry(id, &err)),
             }
         }
         Ok(out)
     }
 
-    async fn purge_queue(&self, ctx: &RequestContext, input: wire::PurgeQueueRequest) -> Result<(), ServiceError> {
+    async fn purge_queue(
+        &self,
+        ctx: &RequestContext,
+        input: wire::PurgeQueueRequest,
+    ) -> Result<(), ServiceError> {
         self.0.purge_queue(ctx, &input.queue_url).await
     }
 
@@ -298,7 +452,10 @@ impl SqsApi for SqsService {
             input.max_results.map(i64::from),
             input.next_token.as_deref(),
         )?;
-        Ok(wire::ListDeadLetterSourceQueuesResult { queue_urls, next_token })
+        Ok(wire::ListDeadLetterSourceQueuesResult {
+            queue_urls,
+            next_token,
+        })
     }
 
     async fn start_message_move_task(
@@ -308,9 +465,16 @@ impl SqsApi for SqsService {
     ) -> Result<wire::StartMessageMoveTaskResult, ServiceError> {
         let handle = self
             .0
-            .start_message_move_task(ctx, input.source_arn, input.destination_arn, input.max_number_of_messages_per_second.map(i64::from))
+            .start_message_move_task(
+                ctx,
+                input.source_arn,
+                input.destination_arn,
+                input.max_number_of_messages_per_second.map(i64::from),
+            )
             .await?;
-        Ok(wire::StartMessageMoveTaskResult { task_handle: Some(handle) })
+        Ok(wire::StartMessageMoveTaskResult {
+            task_handle: Some(handle),
+        })
     }
 
     async fn cancel_message_move_task(
@@ -319,7 +483,9 @@ impl SqsApi for SqsService {
         input: wire::CancelMessageMoveTaskRequest,
     ) -> Result<wire::CancelMessageMoveTaskResult, ServiceError> {
         let moved = self.0.cancel_message_move_task(input.task_handle).await?;
-        Ok(wire::CancelMessageMoveTaskResult { approximate_number_of_messages_moved: Some(moved) })
+        Ok(wire::CancelMessageMoveTaskResult {
+            approximate_number_of_messages_moved: Some(moved),
+        })
     }
 
     async fn list_message_move_tasks(
@@ -327,7 +493,9 @@ impl SqsApi for SqsService {
         _ctx: &RequestContext,
         input: wire::ListMessageMoveTasksRequest,
     ) -> Result<wire::ListMessageMoveTasksResult, ServiceError> {
-        let tasks = self.0.list_message_move_tasks(&input.source_arn, input.max_results.map(i64::from))?;
+        let tasks = self
+            .0
+            .list_message_move_tasks(&input.source_arn, input.max_results.map(i64::from))?;
         Ok(wire::ListMessageMoveTasksResult {
             results: Some(
                 tasks
@@ -337,7 +505,9 @@ impl SqsApi for SqsService {
                         status: Some(t.status),
                         source_arn: Some(t.source_arn),
                         destination_arn: t.destination_arn,
-                        max_number_of_messages_per_second: t.max_per_second.and_then(|r| i32::try_from(r).ok()),
+                        max_number_of_messages_per_second: t
+                            .max_per_second
+                            .and_then(|r| i32::try_from(r).ok()),
                         approximate_number_of_messages_moved: Some(t.moved),
                         approximate_number_of_messages_to_move: Some(t.to_move),
                         failure_reason: t.failure_reason,
@@ -348,12 +518,30 @@ impl SqsApi for SqsService {
         })
     }
 
-    async fn add_permission(&self, ctx: &RequestContext, input: wire::AddPermissionRequest) -> Result<(), ServiceError> {
-        self.0.add_permission(ctx, &input.queue_url, input.label, input.aws_account_ids, input.actions).await
+    async fn add_permission(
+        &self,
+        ctx: &RequestContext,
+        input: wire::AddPermissionRequest,
+    ) -> Result<(), ServiceError> {
+        self.0
+            .add_permission(
+                ctx,
+                &input.queue_url,
+                input.label,
+                input.aws_account_ids,
+                input.actions,
+            )
+            .await
     }
 
-    async fn remove_permission(&self, ctx: &RequestContext, input: wire::RemovePermissionRequest) -> Result<(), ServiceError> {
-        self.0.remove_permission(ctx, &input.queue_url, input.label).await
+    async fn remove_permission(
+        &self,
+        ctx: &RequestContext,
+        input: wire::RemovePermissionRequest,
+    ) -> Result<(), ServiceError> {
+        self.0
+            .remove_permission(ctx, &input.queue_url, input.label)
+            .await
     }
 
     async fn reset(&self) -> Result<(), ServiceError> {

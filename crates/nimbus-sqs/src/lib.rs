@@ -4,6 +4,7 @@
 //! the generated wire shapes. Every write runs in the store's group commit, so an
 //! acknowledged `SendMessage` is on disk before the caller hears back.
 
+mod api;
 mod attributes;
 mod errors;
 mod md5;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use nimbus_core::{Clock, ServiceError};
 use nimbus_store::{DbError, Store, Tx, TxError};
 
+pub use api::SqsService;
 pub use message::{AttributeValue, Attributes};
 pub use messages::{NewMessage, ReceiveOptions, ReceivedMessage, SentMessage};
 pub use move_tasks::MoveTaskSummary;

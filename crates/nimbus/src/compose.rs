@@ -6,7 +6,10 @@ use std::sync::Arc;
 use anyhow::Result;
 use nimbus_core::{Clock, Service};
 use nimbus_model::ServiceModel;
-use nimbus_server::ServerMetrics;
+use nimbus_model::sqs::SqsHandler;
+use nimbus_server::{CommitObserver, ServerMetrics};
+use nimbus_sqs::{Sqs, SqsService};
+use nimbus_store::{Store, StoreConfig, StoreObserver};
 use tokio::sync::watch;
 
 use crate::settings::{Settings, Storage};
@@ -14,6 +17,16 @@ use crate::settings::{Settings, Storage};
 /// The running services and what must be closed after the server drains.
 pub struct Composition {
     pub services: Vec<(Arc<dyn Service>, &'static ServiceModel)>,
+    store: Store,
+}
+
+/// Feeds the store's group commits into the server's metrics.
+struct CommitMetrics(Arc<dyn CommitObserver>);
+
+impl StoreObserver for CommitMetrics {
+    fn record_commit(&self, batch_size: usize, seconds: f64) {
+        self.0.record_commit(batch_size, seconds);
+    }
 }
 
 /// Builds every service. `shutdown` is the same signal the server stops on, for workers
@@ -24,35 +37,27 @@ pub async fn compose(
     metrics: &ServerMetrics,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Composition> {
-    let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = Vec::new();
     let database = match &settings.storage {
         Storage::InMemory => None,
-        Storage::Directory(dir) => Some(dir.join("nimbus.db")),
+        Storage::Directory(dir) => Some(dir.join("nimbus.sqlite")),
     };
-    tracing::info!(?database, clock = ?clock.mode(), "composing services");
+    tracing::info!(?database, clock = ?clock.mode(), "opening the store");
+    let observer = Arc::new(CommitMetrics(metrics.commit_observer()));
+    let store = Store::open_observed(StoreConfig { path: database }, observer).await?;
 
-    // ---- STORE AND SERVICE WIRING (lands with nimbus-store and nimbus-sqs) ----
-    // let store = nimbus_store::Store::open(nimbus_store::StoreConfig {
-    //     path: database,
-    //     commit_observer: Some(metrics.commit_observer()),
-    //     ..Default::default()
-    // })
-    // .await?;
-    // let sqs = Arc::new(nimbus_sqs::Sqs::open(store.clone(), clock.clone()).await?);
-    // sqs.spawn_workers(shutdown.clone());
-    // services.push((sqs, &nimbus_model::SQS));
-    // ...and keep `store` in the Composition so `close` can call `store.close().await`.
-    // ---------------------------------------------------------------------------
-    let _ = (metrics, shutdown);
+    let sqs = Sqs::open(store.clone(), clock.clone()).await?;
+    sqs.spawn_workers(shutdown.clone());
+    let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> =
+        vec![(Arc::new(SqsHandler::new(SqsService(sqs))), &nimbus_model::sqs::SERVICE)];
 
-    Ok(Composition { services })
+    Ok(Composition { services, store })
 }
 
 impl Composition {
     /// Runs after the server has drained: workers have seen the shutdown signal, so the
     /// store can flush its last group commit and close.
     pub async fn close(self) {
-        // self.store.close().await;
-        tracing::info!("services closed");
+        self.store.close().await;
+        tracing::info!("store closed");
     }
 }
