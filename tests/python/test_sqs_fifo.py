@@ -63,7 +63,8 @@ def test_group_is_blocked_while_a_message_is_in_flight(sqs, fifo, clock):
     again = receive(sqs, fifo, 1)
     assert bodies(again) == ["a1"]
     sqs.delete_message(QueueUrl=fifo, ReceiptHandle=again[0]["ReceiptHandle"])
-    assert bodies(receive(sqs, fifo, 10)) == ["a2"]
+    # b1's visibility expired with the same clock move, so it is receivable again too.
+    assert bodies(receive(sqs, fifo, 10)) == ["a2", "b1"]
 
 
 def test_one_receive_may_return_several_messages_of_a_group_in_order(sqs, fifo):

@@ -163,11 +163,13 @@ def test_delete_in_flight_message_from_other_consumer(sqs, queue):
     assert counts(sqs, queue) == (0, 0, 0)
 
 
+# The SQS Smithy model declares ReceiptHandleIsInvalid with HTTP status 404.
 @pytest.mark.parametrize("handle", ["garbage", "x" * 1024, "AQEB" + "=" * 10])
 def test_invalid_receipt_handle(sqs, queue, handle):
     expect_error(
         sqs.delete_message,
         "ReceiptHandleIsInvalid",
+        status=404,
         exc_name="ReceiptHandleIsInvalid",
         QueueUrl=queue,
         ReceiptHandle=handle,
@@ -175,6 +177,7 @@ def test_invalid_receipt_handle(sqs, queue, handle):
     expect_error(
         sqs.change_message_visibility,
         "ReceiptHandleIsInvalid",
+        status=404,
         exc_name="ReceiptHandleIsInvalid",
         QueueUrl=queue,
         ReceiptHandle=handle,

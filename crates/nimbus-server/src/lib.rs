@@ -3,7 +3,7 @@
 //!
 //! ```ignore
 //! let server = ServerBuilder::new(ServerConfig::default(), clock, shutdown_rx)
-//!     .service(sqs, &nimbus_model::SQS)
+//!     .service(sqs, &nimbus_model::sqs::SERVICE)
 //!     .bind()
 //!     .await?;
 //! println!("listening on {}", server.port());

@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 
 /// The model the test service is served as.
 pub fn sqs_model() -> &'static ServiceModel {
-    &nimbus_model::SQS
+    &nimbus_model::sqs::SERVICE
 }
 
 /// Answers `GetQueueUrl` with `{base_url}/{region}/{account}/{QueueName}` so tests can see

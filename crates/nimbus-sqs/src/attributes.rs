@@ -60,8 +60,10 @@ const SETTABLE: &[&str] = &[
 
 /// The attributes of a new queue before the caller's are applied.
 pub fn defaults(fifo: bool) -> AttributeMap {
+    // The KMS reuse period is shown only once a KMS key is set.
     let mut map: AttributeMap = RANGES
         .iter()
+        .filter(|(name, ..)| *name != "KmsDataKeyReusePeriodSeconds")
         .map(|(name, _, _, default)| ((*name).to_owned(), default.to_string()))
         .collect();
     map.insert("SqsManagedSseEnabled".into(), "true".into());
@@ -184,7 +186,7 @@ fn normalize_redrive_policy(value: &str) -> Result<String, ServiceError> {
         return Ok(String::new());
     }
     let invalid = |why: &str| {
-        errors::invalid_parameter_value(format!(
+        errors::invalid_attribute_value(format!(
             "Value {value} for parameter RedrivePolicy is invalid. Reason: {why}"
         ))
     };
@@ -262,7 +264,7 @@ fn normalize_redrive_allow_policy(value: &str) -> Result<String, ServiceError> {
         return Ok(String::new());
     }
     let invalid = |why: &str| {
-        errors::invalid_parameter_value(format!(
+        errors::invalid_attribute_value(format!(
             "Value {value} for parameter RedriveAllowPolicy is invalid. Reason: {why}"
         ))
     };

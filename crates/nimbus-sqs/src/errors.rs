@@ -105,3 +105,7 @@ pub fn internal(err: &nimbus_store::DbError) -> ServiceError {
         _ => ServiceError::internal(),
     }
 }
+
+pub fn message_not_inflight() -> ServiceError {
+    model::message_not_inflight("The message referred to isn't in flight.")
+}

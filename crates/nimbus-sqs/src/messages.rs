@@ -305,7 +305,7 @@ fn change_one(
         Err(err) => return Ok(Err(err)),
     };
     let row = tx.query_one(
-        "SELECT first_receive_at FROM sqs_messages WHERE id = ?1 AND queue_id = ?2 AND receipt_nonce = ?3",
+        "SELECT first_receive_at, visible_at FROM sqs_messages WHERE id = ?1 AND queue_id = ?2 AND receipt_nonce = ?3",
         &params![h.message_row, queue.id, h.nonce],
     )?;
     let Some(row) = row else {
@@ -313,6 +313,9 @@ fn change_one(
             "Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change."
         ))));
     };
+    if row.i64(1)? <= now {
+        return Ok(Err(errors::message_not_inflight()));
+    }
     let first_receive = row.opt_i64(0)?.unwrap_or(now);
     let visible_at = now + timeout * 1000;
     if visible_at - first_receive > MAX_VISIBILITY_MS {
@@ -553,28 +556,33 @@ fn claim(
     let redrive = queue.redrive_policy();
     let mut claimed = Vec::new();
     let retention = queue.retention_ms();
-    // Expired and dead-lettered candidates do not count; look further until the page is full.
+    // Expired and dead-lettered candidates do not count: look further until the page is full,
+    // never returning one message twice (a zero visibility timeout leaves it receivable).
+    let mut claimed_ids = std::collections::HashSet::new();
     for _ in 0..8 {
         let wanted = max - i64::try_from(claimed.len()).unwrap_or(0);
         if wanted <= 0 {
             break;
         }
-        let rows = candidates(tx, queue, now, wanted)?;
-        if rows.is_empty() {
-            break;
-        }
+        let rows = candidates(tx, queue, now, wanted + i64::try_from(claimed_ids.len()).unwrap_or(0))?;
+        let mut dropped = false;
         for row in rows {
             let id = row.i64(0)?;
+            if claimed_ids.contains(&id) || i64::try_from(claimed.len()).unwrap_or(0) >= max {
+                continue;
+            }
             let sent_at = row.i64(7)?;
             let receive_count = row.i64(8)?;
             if sent_at + retention <= now {
                 tx.execute("DELETE FROM sqs_messages WHERE id = ?1", &params![id])?;
+                dropped = true;
                 continue;
             }
             if let Some(policy) = &redrive {
                 if receive_count >= policy.max_receive_count
                     && dead_letter(tx, queue, &policy.dead_letter_target_arn, id, now)?
                 {
+                    dropped = true;
                     continue;
                 }
             }
@@ -584,19 +592,12 @@ fn claim(
                 "UPDATE sqs_messages SET visible_at = ?2, receive_count = receive_count + 1, first_receive_at = ?3, receipt_nonce = ?4 WHERE id = ?1",
                 &params![id, now + timeout_ms, first_receive, &nonce],
             )?;
-            let handle = ReceiptHandle {
-                queue_id: queue.id,
-                message_row: id,
-                nonce,
-            }
-            .encode();
-            claimed.push(to_received(
-                &row,
-                handle,
-                receive_count + 1,
-                first_receive,
-                options,
-            )?);
+            claimed_ids.insert(id);
+            let handle = ReceiptHandle { queue_id: queue.id, message_row: id, nonce }.encode();
+            claimed.push(to_received(&row, handle, receive_count + 1, first_receive, options)?);
+        }
+        if !dropped {
+            break;
         }
     }
     let next_visible = if claimed.is_empty() {

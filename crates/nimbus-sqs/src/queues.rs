@@ -564,7 +564,7 @@ fn check_redrive_target(tx: &mut dyn Tx, queue: &Queue) -> Result<(), TxError<Se
         return Ok(());
     };
     let invalid = |why: &str| {
-        TxError::Abort(errors::invalid_parameter_value(format!(
+        TxError::Abort(errors::invalid_attribute_value(format!(
             "Value {{\"deadLetterTargetArn\":\"{}\",\"maxReceiveCount\":{}}} for parameter RedrivePolicy is invalid. Reason: {why}",
             policy.dead_letter_target_arn, policy.max_receive_count
         )))
