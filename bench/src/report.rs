@@ -41,6 +41,8 @@ pub struct Row {
     pub value: Option<f64>,
     pub unit: &'static str,
     pub reference: Option<(String, f64)>,
+    /// Unit of the reference when it differs from the value's (e.g. req/s against msg/s).
+    pub reference_unit: Option<&'static str>,
     pub target: Target,
     pub target_text: String,
     /// Extra words shown with the value (e.g. why it was not measured).
@@ -54,6 +56,7 @@ impl Row {
             value,
             unit,
             reference: None,
+            reference_unit: None,
             target: Target::None,
             target_text: String::new(),
             note: String::new(),
@@ -65,6 +68,16 @@ impl Row {
             self.reference = Some((label.into(), reference));
         }
         self
+    }
+
+    pub fn compared_to_in(
+        mut self,
+        label: impl Into<String>,
+        reference: Option<f64>,
+        unit: &'static str,
+    ) -> Self {
+        self.reference_unit = Some(unit);
+        self.compared_to(label, reference)
     }
 
     pub fn target(mut self, target: Target, text: impl Into<String>) -> Self {
@@ -119,6 +132,11 @@ pub fn format_number(value: f64) -> String {
     }
 }
 
+/// A count with thousands separators.
+pub fn format_count(count: u64) -> String {
+    group_thousands(i64::try_from(count).unwrap_or(i64::MAX))
+}
+
 fn group_thousands(value: i64) -> String {
     let digits = value.unsigned_abs().to_string();
     let mut grouped = String::new();
@@ -156,7 +174,10 @@ pub fn render_table(rows: &[Row]) -> String {
         let reference = row
             .reference
             .as_ref()
-            .map(|(label, reference)| format!("{label}: {}", with_unit(*reference, row.unit)))
+            .map(|(label, reference)| {
+                let unit = row.reference_unit.unwrap_or(row.unit);
+                format!("{label}: {}", with_unit(*reference, unit))
+            })
             .unwrap_or_else(|| "—".to_string());
         let ratio = row
             .ratio()
@@ -213,6 +234,8 @@ mod tests {
         assert_eq!(format_number(1.2345), "1.23");
         assert_eq!(format_number(0.0421), "0.042");
         assert_eq!(format_number(0.0), "0");
+        assert_eq!(format_count(50), "50");
+        assert_eq!(format_count(100_000), "100,000");
     }
 
     #[test]
@@ -222,10 +245,19 @@ mod tests {
                 .compared_to("ping c=64", Some(20_000.0))
                 .target(Target::RatioAtLeast(0.5), "≥ 0.5× reference"),
             Row::new("Startup", None, "ms").note("server has no SQS"),
+            Row::new("Batch", Some(30_000.0), "msg/s").compared_to_in(
+                "ping",
+                Some(20_000.0),
+                "req/s",
+            ),
         ];
         let table = render_table(&rows);
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 4);
+        assert_eq!(lines.len(), 5);
+        assert_eq!(
+            lines[4],
+            "| Batch | 30,000 msg/s | ping: 20,000 req/s | 1.50× | — |  |"
+        );
         assert_eq!(
             lines[2],
             "| SendMessage c=64 | 15,000 req/s | ping c=64: 20,000 req/s | 0.75× | ≥ 0.5× reference | pass |"

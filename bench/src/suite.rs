@@ -22,7 +22,7 @@ pub const RECEIVE_CONCURRENCY: usize = 16;
 pub const QUEUE_DEPTHS: [u64; 2] = [1_000, 100_000];
 pub const STARTUP_MIN_STORED: u64 = 100_000;
 const FILL_CONCURRENCY: usize = 64;
-const REFILL_FEEDERS: usize = 2;
+pub const REFILL_FEEDERS: usize = 8;
 const SQS_ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]

@@ -3,9 +3,11 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::report::{Row, Target, format_number, render_table};
+use crate::report::{Row, Target, format_count, format_number, render_table};
 use crate::stats::{median, millis};
-use crate::suite::{MeasuredRun, Measurements, RECEIVE_CONCURRENCY, STARTUP_MIN_STORED, Settings};
+use crate::suite::{
+    MeasuredRun, Measurements, RECEIVE_CONCURRENCY, REFILL_FEEDERS, STARTUP_MIN_STORED, Settings,
+};
 
 const MIB: &str = "MiB";
 const MS: &str = "ms";
@@ -72,7 +74,7 @@ pub fn summary_rows(measured: &Measurements, settings: &Settings) -> Vec<Row> {
                 message_rate(run_at(&measured.send_batch, c)),
                 "msg/s",
             )
-            .compared_to(format!("ping c={c} (req/s)"), rate(ping(c))),
+            .compared_to_in(format!("ping c={c}"), rate(ping(c)), "req/s"),
         );
     }
     for run in &measured.receive_delete {
@@ -80,14 +82,15 @@ pub fn summary_rows(measured: &Measurements, settings: &Settings) -> Vec<Row> {
             Row::new(
                 format!(
                     "Receive(10)+DeleteMessageBatch, c={RECEIVE_CONCURRENCY}, depth {}",
-                    format_number(run.depth as f64)
+                    format_count(run.depth)
                 ),
                 Some(run.run.load.messages_per_second()),
                 "msg/s",
             )
-            .compared_to(
-                format!("ping c={RECEIVE_CONCURRENCY} (req/s)"),
+            .compared_to_in(
+                format!("ping c={RECEIVE_CONCURRENCY}"),
                 rate(ping(RECEIVE_CONCURRENCY)),
+                "req/s",
             )
             .target(Target::AtLeast(20_000.0), "≥ 20,000 msg/s"),
         );
@@ -109,8 +112,8 @@ pub fn summary_rows(measured: &Measurements, settings: &Settings) -> Vec<Row> {
     );
     let stored_text = measured
         .stored_at_startup
-        .map(|n| format!("{} messages", format_number(n as f64)))
-        .unwrap_or_else(|| format!("≥ {} messages", format_number(STARTUP_MIN_STORED as f64)));
+        .map(|n| format!("{} messages", format_count(n)))
+        .unwrap_or_else(|| format!("≥ {} messages", format_count(STARTUP_MIN_STORED)));
     rows.push(
         Row::new(
             format!("Startup to first SQS answer, store with {stored_text} (median)"),
@@ -128,14 +131,14 @@ pub fn summary_rows(measured: &Measurements, settings: &Settings) -> Vec<Row> {
     let (loaded_mib, loaded_figure, loaded_target) = match measured.loaded_memory {
         Some((memory, stored)) => (
             Some(memory.resident_mib()),
-            format!("RSS with {} messages stored", format_number(stored as f64)),
+            format!("RSS with {} messages stored", format_count(stored)),
             stored >= 1_000_000,
         ),
         None => (
             None,
             format!(
                 "RSS with {} messages stored",
-                format_number(settings.loaded_rss_messages as f64)
+                format_count(settings.loaded_rss_messages)
             ),
             settings.loaded_rss_messages >= 1_000_000,
         ),
@@ -253,10 +256,12 @@ pub fn notes(measured: &Measurements, settings: &Settings) -> Vec<String> {
         "The reference is `GET /_nimbus/ping`, a trivial handler on the same HTTP stack, \
          measured in the same run at the same concurrency."
             .to_string(),
-        "Receive+Delete: the queue is filled with SendMessageBatch at concurrency 64, then two \
-         feeder connections send back (SendMessageBatch) as many messages as the consumers \
-         delete, so the depth holds during the run; the feeders' load is part of the run."
-            .to_string(),
+        format!(
+            "Receive+Delete: the queue is filled with SendMessageBatch at concurrency 64, then \
+             {REFILL_FEEDERS} feeder connections send back (SendMessageBatch) as many messages \
+             as the consumers delete, so the depth holds during the run; the feeders' load is \
+             part of the run."
+        ),
         "Long-poll wake-up: a ReceiveMessage with WaitTimeSeconds=20 waits on an empty queue for \
          10 ms, then one SendMessage is sent on another connection; the figure runs from that \
          send's 200 to the waiting receive's return."
@@ -268,11 +273,13 @@ pub fn notes(measured: &Measurements, settings: &Settings) -> Vec<String> {
     ];
     for run in &measured.receive_delete {
         notes.push(format!(
-            "Depth {}: feeders sent back {} messages; {} messages stored after the run.",
-            format_number(run.depth as f64),
-            format_number(run.refilled as f64),
-            run.depth_after
-                .map_or("unknown".to_string(), |d| format_number(d as f64))
+            "Depth {}: consumers deleted {} messages ({} receives came back empty), feeders sent \
+             back {}; {} messages stored after the run.",
+            format_count(run.depth),
+            format_count(run.run.load.messages),
+            format_count(run.run.load.empty_receives),
+            format_count(run.refilled),
+            run.depth_after.map_or("unknown".to_string(), format_count)
         ));
     }
     if let Some(long_poll) = &measured.long_poll {
@@ -295,7 +302,7 @@ pub fn notes(measured: &Measurements, settings: &Settings) -> Vec<String> {
             "Quick run: {} s per load figure and RSS measured with {} stored messages instead of \
              1,000,000.",
             settings.run_duration.as_secs_f64(),
-            format_number(settings.loaded_rss_messages as f64)
+            format_count(settings.loaded_rss_messages)
         ));
     }
     for failure in &measured.failures {
