@@ -130,7 +130,7 @@ overlay / overlay rw,relatime 0 0
 proc /proc proc rw,nosuid 0 0
 tmpfs /tmp tmpfs rw 0 0
 /dev/vdb /tmp/data\\040dir ext4 rw 0 0
-/dev/vdc /work xfs rw 0 0
+/dev/vdc /srv xfs rw 0 0
 ";
 
     #[test]
@@ -138,12 +138,12 @@ tmpfs /tmp tmpfs rw 0 0
         let mounts = parse_mounts(MOUNTS);
         assert_eq!(mounts.len(), 5);
         let find = |p: &str| mount_for(&mounts, Path::new(p)).unwrap().filesystem.clone();
-        assert_eq!(find("/work/target/x"), "xfs");
+        assert_eq!(find("/srv/target/x"), "xfs");
         assert_eq!(find("/tmp/bench"), "tmpfs");
         assert_eq!(find("/tmp/data dir/store"), "ext4");
         assert_eq!(find("/home/user"), "overlay");
         // A prefix by characters is not a prefix by path components.
-        assert_eq!(find("/workspace"), "overlay");
+        assert_eq!(find("/srvdata"), "overlay");
     }
 
     #[test]
