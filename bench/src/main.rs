@@ -1,0 +1,141 @@
+//! `nimbus-bench sqs [--quick]`: starts the nimbus release binary on a temporary data
+//! directory, measures SQS against a reference handler on the same HTTP stack, prints a
+//! Markdown table and writes it to `bench/results/sqs-latest.md`.
+
+mod commit_metrics;
+mod disk;
+mod http_client;
+mod load;
+mod report;
+mod server_process;
+mod sqs;
+mod stats;
+mod suite;
+mod summary;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "usage: nimbus-bench sqs [--quick]
+
+  sqs       measure SQS on a fresh nimbus (build it first: cargo build --release -p nimbus)
+  --quick   1 s per load figure and fewer stored messages for the loaded RSS figure";
+
+#[derive(Debug, PartialEq, Eq)]
+struct Arguments {
+    quick: bool,
+}
+
+fn parse_arguments(arguments: &[String]) -> Result<Arguments> {
+    let mut suite = None;
+    let mut quick = false;
+    for argument in arguments {
+        match argument.as_str() {
+            "--quick" => quick = true,
+            "sqs" if suite.is_none() => suite = Some("sqs"),
+            other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
+        }
+    }
+    if suite.is_none() {
+        bail!("name the benchmark to run\n\n{USAGE}");
+    }
+    Ok(Arguments { quick })
+}
+
+fn main() -> ExitCode {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    if arguments.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let outcome = parse_arguments(&arguments).and_then(|arguments| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(run_sqs(arguments.quick))
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_sqs(quick: bool) -> Result<()> {
+    let binary = server_binary()?;
+    let settings = suite::Settings::new(quick);
+    let cores = suite::core_count();
+    eprintln!(
+        "measuring {} ({} s per load figure) on {cores} cores…",
+        suite::relative_to_workspace(&binary),
+        settings.run_duration.as_secs_f64()
+    );
+    let measured = suite::run(binary, &settings).await?;
+    let header = vec![
+        format!(
+            "Date: {} UTC; nimbus binary: {}",
+            chrono::Utc::now().format("%Y-%m-%d %H:%M"),
+            suite::relative_to_workspace(&measured.binary)
+        ),
+        format!(
+            "Machine: {cores} cores, shared by the load generator and the server (both run here)"
+        ),
+        format!("Data directory filesystem: {}", measured.filesystem),
+        format!(
+            "Mode: {} ({} s per load figure); store commits are fsync'd (durable data directory)",
+            if quick { "--quick" } else { "full" },
+            settings.run_duration.as_secs_f64()
+        ),
+    ];
+    let document = summary::document(&header, &measured, &settings);
+    println!("{document}");
+    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&results)?;
+    let path = results.join("sqs-latest.md");
+    std::fs::write(&path, &document)?;
+    eprintln!("written to bench/results/sqs-latest.md");
+    Ok(())
+}
+
+/// `NIMBUS_BENCH_BINARY` overrides where the server binary is taken from.
+fn server_binary() -> Result<PathBuf> {
+    match std::env::var_os("NIMBUS_BENCH_BINARY") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            if !path.is_file() {
+                bail!("NIMBUS_BENCH_BINARY names no file: {}", path.display());
+            }
+            Ok(path)
+        }
+        None => server_process::locate_release_binary(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Arguments> {
+        parse_arguments(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn arguments() {
+        assert_eq!(args(&["sqs"]).unwrap(), Arguments { quick: false });
+        assert_eq!(
+            args(&["sqs", "--quick"]).unwrap(),
+            Arguments { quick: true }
+        );
+        assert_eq!(
+            args(&["--quick", "sqs"]).unwrap(),
+            Arguments { quick: true }
+        );
+        assert!(args(&[]).is_err());
+        assert!(args(&["sqs", "sqs"]).is_err());
+        assert!(args(&["sns"]).is_err());
+    }
+}
