@@ -40,7 +40,10 @@ mod tests {
         let s = build("sqs", "us-east-1", "000000000000", "jobs");
         assert_eq!(s, "arn:aws:sqs:us-east-1:000000000000:jobs");
         let a = parse(&s).unwrap();
-        assert_eq!((a.service, a.region, a.account, a.resource), ("sqs", "us-east-1", "000000000000", "jobs"));
+        assert_eq!(
+            (a.service, a.region, a.account, a.resource),
+            ("sqs", "us-east-1", "000000000000", "jobs")
+        );
         assert!(parse("nope").is_none());
         assert!(parse("arn:aws:sqs").is_none());
     }

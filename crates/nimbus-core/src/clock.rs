@@ -36,7 +36,12 @@ impl Clock {
             ClockMode::Real => None,
             ClockMode::Test => Some(Mutex::new(system_now_ms())),
         };
-        Clock { inner: Arc::new(Inner { test_now_ms, moved: watch::channel(0).0 }) }
+        Clock {
+            inner: Arc::new(Inner {
+                test_now_ms,
+                moved: watch::channel(0).0,
+            }),
+        }
     }
 
     pub fn real() -> Self {
@@ -44,7 +49,11 @@ impl Clock {
     }
 
     pub fn mode(&self) -> ClockMode {
-        if self.inner.test_now_ms.is_some() { ClockMode::Test } else { ClockMode::Real }
+        if self.inner.test_now_ms.is_some() {
+            ClockMode::Test
+        } else {
+            ClockMode::Real
+        }
     }
 
     /// Milliseconds since the Unix epoch.
@@ -112,7 +121,10 @@ impl Clock {
 
 impl std::fmt::Debug for Clock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Clock").field("mode", &self.mode()).field("now_ms", &self.now_ms()).finish()
+        f.debug_struct("Clock")
+            .field("mode", &self.mode())
+            .field("now_ms", &self.now_ms())
+            .finish()
     }
 }
 
@@ -150,6 +162,9 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!sleeper.is_finished());
         clock.advance(Duration::from_secs(31));
-        tokio::time::timeout(Duration::from_secs(5), sleeper).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), sleeper)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

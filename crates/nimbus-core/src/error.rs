@@ -38,13 +38,21 @@ pub struct ServiceError {
 
 impl ServiceError {
     /// A client error with the given shape name and HTTP status.
-    pub fn new(code: impl Into<Cow<'static, str>>, status: u16, message: impl Into<String>) -> Self {
+    pub fn new(
+        code: impl Into<Cow<'static, str>>,
+        status: u16,
+        message: impl Into<String>,
+    ) -> Self {
         ServiceError {
             code: code.into(),
             query_code: None,
             message: message.into(),
             status,
-            fault: if status >= 500 { Fault::Receiver } else { Fault::Sender },
+            fault: if status >= 500 {
+                Fault::Receiver
+            } else {
+                Fault::Sender
+            },
             fields: None,
         }
     }
@@ -57,7 +65,9 @@ impl ServiceError {
 
     /// Adds a member to the error body.
     pub fn with_field(mut self, name: &str, value: serde_json::Value) -> Self {
-        self.fields.get_or_insert_with(Default::default).insert(name.to_owned(), value);
+        self.fields
+            .get_or_insert_with(Default::default)
+            .insert(name.to_owned(), value);
         self
     }
 
@@ -116,7 +126,11 @@ impl ServiceError {
 
     /// The store is overloaded or shutting down.
     pub fn service_unavailable() -> Self {
-        Self::new("ServiceUnavailable", 503, "The service is unavailable. Please try again.")
+        Self::new(
+            "ServiceUnavailable",
+            503,
+            "The service is unavailable. Please try again.",
+        )
     }
 }
 

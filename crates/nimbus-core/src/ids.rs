@@ -25,8 +25,17 @@ mod tests {
 
     #[test]
     fn twelve_digit_keys_are_accounts() {
-        assert_eq!(account_from_access_key("000000000002", "000000000000"), "000000000002");
-        assert_eq!(account_from_access_key("test", "000000000000"), "000000000000");
-        assert_eq!(account_from_access_key("00000000000a", "111111111111"), "111111111111");
+        assert_eq!(
+            account_from_access_key("000000000002", "000000000000"),
+            "000000000002"
+        );
+        assert_eq!(
+            account_from_access_key("test", "000000000000"),
+            "000000000000"
+        );
+        assert_eq!(
+            account_from_access_key("00000000000a", "111111111111"),
+            "111111111111"
+        );
     }
 }

@@ -123,7 +123,12 @@ async fn aws_request(state: &EdgeState, local_port: u16, req: Request<Incoming>)
         Err(err) => {
             tracing::debug!(method = %parts.method, path, ?err, "unknown or malformed operation");
             let protocol = err.protocol().unwrap_or(Protocol::AwsJson10);
-            return into_http(encode_error_for(protocol, err.service(), &err.to_service_error(), &request_id));
+            return into_http(encode_error_for(
+                protocol,
+                err.service(),
+                &err.to_service_error(),
+                &request_id,
+            ));
         }
     };
     let verified = match auth {

@@ -67,7 +67,10 @@ async fn signed_call(server: &Running, signer: &Signer, skew: TimeDelta) -> Test
 
 /// The error code as botocore reads it: `__type` without its namespace.
 fn code(response: &TestResponse) -> String {
-    let full = response.json()["__type"].as_str().unwrap_or_default().to_owned();
+    let full = response.json()["__type"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     full.rsplit('#').next().unwrap_or_default().to_owned()
 }
 

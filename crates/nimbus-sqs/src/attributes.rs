@@ -395,9 +395,7 @@ mod tests {
 
     #[test]
     fn redrive_allow_policy() {
-        assert!(
-            RedriveAllow::parse(Some(r#"{"redrivePermission":"denyAll"}"#)).allows("x") == false
-        );
+        assert!(!RedriveAllow::parse(Some(r#"{"redrivePermission":"denyAll"}"#)).allows("x"));
         assert!(
             RedriveAllow::parse(Some(
                 r#"{"redrivePermission":"byQueue","sourceQueueArns":["a"]}"#

@@ -564,7 +564,12 @@ fn claim(
         if wanted <= 0 {
             break;
         }
-        let rows = candidates(tx, queue, now, wanted + i64::try_from(claimed_ids.len()).unwrap_or(0))?;
+        let rows = candidates(
+            tx,
+            queue,
+            now,
+            wanted + i64::try_from(claimed_ids.len()).unwrap_or(0),
+        )?;
         let mut dropped = false;
         for row in rows {
             let id = row.i64(0)?;
@@ -578,13 +583,12 @@ fn claim(
                 dropped = true;
                 continue;
             }
-            if let Some(policy) = &redrive {
-                if receive_count >= policy.max_receive_count
-                    && dead_letter(tx, queue, &policy.dead_letter_target_arn, id, now)?
-                {
-                    dropped = true;
-                    continue;
-                }
+            if let Some(policy) = &redrive
+                && receive_count >= policy.max_receive_count
+                && dead_letter(tx, queue, &policy.dead_letter_target_arn, id, now)?
+            {
+                dropped = true;
+                continue;
             }
             let nonce = nimbus_core::ids::uuid();
             let first_receive = row.opt_i64(9)?.unwrap_or(now);
@@ -593,8 +597,19 @@ fn claim(
                 &params![id, now + timeout_ms, first_receive, &nonce],
             )?;
             claimed_ids.insert(id);
-            let handle = ReceiptHandle { queue_id: queue.id, message_row: id, nonce }.encode();
-            claimed.push(to_received(&row, handle, receive_count + 1, first_receive, options)?);
+            let handle = ReceiptHandle {
+                queue_id: queue.id,
+                message_row: id,
+                nonce,
+            }
+            .encode();
+            claimed.push(to_received(
+                &row,
+                handle,
+                receive_count + 1,
+                first_receive,
+                options,
+            )?);
         }
         if !dropped {
             break;

@@ -68,12 +68,12 @@ impl Sqs {
             if !is_dead_letter_queue {
                 return abort(errors::invalid_parameter_value("Source queue must be configured as a Dead Letter Queue."));
             }
-            if let Some(key) = &destination_key {
-                if queue::load(tx, key)?.is_none() {
-                    return abort(errors::resource_not_found(
-                        "The resource that you specified for the DestinationArn parameter doesn't exist.",
-                    ));
-                }
+            if let Some(key) = &destination_key
+                && queue::load(tx, key)?.is_none()
+            {
+                return abort(errors::resource_not_found(
+                    "The resource that you specified for the DestinationArn parameter doesn't exist.",
+                ));
             }
             let running = tx.query_one(
                 "SELECT 1 FROM sqs_move_tasks WHERE source_arn = ?1 AND status IN ('RUNNING', 'CANCELLING')",

@@ -161,13 +161,7 @@ impl Sqs {
         max_results: Option<i64>,
         next_token: Option<&str>,
     ) -> Result<(Vec<String>, Option<String>), ServiceError> {
-        if let Some(max) = max_results {
-            if !(1..=1000).contains(&max) {
-                return Err(errors::invalid_parameter_value(format!(
-                    "Value {max} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."
-                )));
-            }
-        }
+        check_max_results(max_results)?;
         let after = match next_token {
             Some(token) => Some(decode_token(token)?),
             None => None,
@@ -443,13 +437,7 @@ impl Sqs {
         max_results: Option<i64>,
         next_token: Option<&str>,
     ) -> Result<(Vec<String>, Option<String>), ServiceError> {
-        if let Some(max) = max_results {
-            if !(1..=1000).contains(&max) {
-                return Err(errors::invalid_parameter_value(format!(
-                    "Value {max} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."
-                )));
-            }
-        }
+        check_max_results(max_results)?;
         let after = next_token.map(decode_token).transpose()?;
         let target = self.load_queue(ctx, queue_url)?;
         let target_arn = target.arn();
@@ -519,6 +507,15 @@ const PERMISSION_ACTIONS: &[&str] = &[
     "PurgeQueue",
     "ListQueueTags",
 ];
+
+fn check_max_results(max_results: Option<i64>) -> Result<(), ServiceError> {
+    match max_results {
+        Some(max) if !(1..=1000).contains(&max) => Err(errors::invalid_parameter_value(format!(
+            "Value {max} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."
+        ))),
+        _ => Ok(()),
+    }
+}
 
 fn current_policy(queue: &Queue, arn: &str) -> Value {
     attributes::text(&queue.attributes, "Policy")

@@ -180,7 +180,7 @@ async fn over_received_messages_move_to_the_dead_letter_queue() {
     let (sources, _) = sqs
         .list_dead_letter_source_queues(&ctx, &dlq, None, None)
         .unwrap();
-    assert_eq!(sources, [src.clone()]);
+    assert_eq!(sources, vec![src]);
 }
 
 #[tokio::test]

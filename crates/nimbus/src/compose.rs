@@ -47,8 +47,10 @@ pub async fn compose(
 
     let sqs = Sqs::open(store.clone(), clock.clone()).await?;
     sqs.spawn_workers(shutdown.clone());
-    let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> =
-        vec![(Arc::new(SqsHandler::new(SqsService(sqs))), &nimbus_model::sqs::SERVICE)];
+    let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = vec![(
+        Arc::new(SqsHandler::new(SqsService(sqs))),
+        &nimbus_model::sqs::SERVICE,
+    )];
 
     Ok(Composition { services, store })
 }
