@@ -17,9 +17,12 @@ mod schema;
 mod waiters;
 mod workers;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use nimbus_core::{Clock, ServiceError};
+use nimbus_core::{Clock, RequestContext, ServiceError};
+use parking_lot::RwLock;
+use queue::{Queue, QueueKey};
 use nimbus_store::{DbError, Store, Tx, TxError};
 
 pub use api::SqsService;
@@ -32,6 +35,10 @@ pub struct Sqs {
     store: Store,
     clock: Clock,
     waiters: waiters::Waiters,
+    /// Queue metadata by key, so message operations skip a lookup. Every change to a queue
+    /// forgets its entry after committing; like SQS itself, a concurrent send may still see
+    /// the attributes of a moment ago.
+    queues: RwLock<HashMap<QueueKey, Arc<Queue>>>,
 }
 
 impl Sqs {
@@ -42,6 +49,7 @@ impl Sqs {
             store,
             clock,
             waiters: waiters::Waiters::default(),
+            queues: RwLock::default(),
         }))
     }
 
@@ -65,6 +73,31 @@ impl Sqs {
         self.store.read(work).map_err(|err| errors::internal(&err))
     }
 
+    /// The queue a URL names, from the cache or the store.
+    fn queue_by_url(&self, ctx: &RequestContext, queue_url: &str) -> Result<Arc<Queue>, ServiceError> {
+        let key = queue::key_from_url(ctx, queue_url)?;
+        if let Some(queue) = self.queues.read().get(&key) {
+            return Ok(Arc::clone(queue));
+        }
+        let queue = Arc::new(self.read(|tx| queue::load(tx, &key))?.ok_or_else(errors::queue_does_not_exist)?);
+        self.queues.write().insert(key, Arc::clone(&queue));
+        Ok(queue)
+    }
+
+    /// Drops a queue's cached metadata after it changed.
+    fn forget_queue(&self, key: &QueueKey) {
+        self.queues.write().remove(key);
+    }
+
+    /// Drops a cached queue the store no longer has.
+    fn forget_if_gone(&self, queue_url: &str, ctx: &RequestContext, err: &ServiceError) {
+        if err.code == "QueueDoesNotExist" {
+            if let Ok(key) = queue::key_from_url(ctx, queue_url) {
+                self.forget_queue(&key);
+            }
+        }
+    }
+
     /// Deletes every queue and message of every account and region.
     pub async fn reset(&self) -> Result<(), ServiceError> {
         self.write(|tx| {
@@ -74,6 +107,7 @@ impl Sqs {
             Ok(())
         })
         .await?;
+        self.queues.write().clear();
         self.waiters.wake_all();
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The message lifecycle: send, receive (claim), delete, change visibility, dead-lettering.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use base64::Engine;
 use nimbus_core::{RequestContext, ServiceError};
@@ -98,44 +99,52 @@ impl Sqs {
         messages: Vec<NewMessage>,
         batch: bool,
     ) -> Result<Vec<Result<SentMessage, ServiceError>>, ServiceError> {
-        let key = queue::key_from_url(ctx, queue_url)?;
+        let queue = self.queue_by_url(ctx, queue_url)?;
+        if batch {
+            let total: usize = messages
+                .iter()
+                .map(|m| m.body.len() + message::check_attributes(&m.attributes).unwrap_or(0))
+                .sum();
+            let limit = queue.max_message_size();
+            if total > limit {
+                return Err(errors::batch_request_too_long(limit));
+            }
+        }
         let sender_id = ctx
             .access_key_id
             .clone()
             .unwrap_or_else(|| ctx.account_id.clone());
+        // Everything that needs no stored state happens here, off the single writer.
+        let prepared: Vec<_> = messages
+            .into_iter()
+            .map(|m| prepare(&queue, &m).map(|p| (m, p)))
+            .collect();
         let now = self.clock.now_ms();
-        let (queue_id, results, wake) = self
+        let writer_queue = Arc::clone(&queue);
+        let (results, wake) = self
             .write(move |tx| {
-                let Some(queue) = queue::load(tx, &key)? else {
+                let queue = writer_queue;
+                if !queue::exists(tx, queue.id)? {
                     return abort(errors::queue_does_not_exist());
-                };
-                if batch {
-                    let total: usize = messages
-                        .iter()
-                        .map(|m| {
-                            m.body.len() + message::check_attributes(&m.attributes).unwrap_or(0)
-                        })
-                        .sum();
-                    let limit = queue.max_message_size();
-                    if total > limit {
-                        return abort(errors::batch_request_too_long(limit));
-                    }
                 }
-                let mut results = Vec::with_capacity(messages.len());
+                let mut results = Vec::with_capacity(prepared.len());
                 let mut wake = false;
-                for message in messages {
-                    let result = match prepare(&queue, &message) {
-                        Ok(prepared) => insert(tx, &queue, message, prepared, &sender_id, now)?,
+                for entry in prepared {
+                    let result = match entry {
+                        Ok((message, prepared)) => {
+                            insert(tx, &queue, message, prepared, &sender_id, now)?
+                        }
                         Err(err) => Err(err),
                     };
                     wake |= matches!(&result, Ok((_, visible_now)) if *visible_now);
                     results.push(result.map(|(sent, _)| sent));
                 }
-                Ok((queue.id, results, wake))
+                Ok((results, wake))
             })
-            .await?;
+            .await
+            .inspect_err(|err| self.forget_if_gone(queue_url, ctx, err))?;
         if wake {
-            self.waiters.wake(queue_id);
+            self.waiters.wake(queue.id);
         }
         Ok(results)
     }
@@ -173,7 +182,7 @@ impl Sqs {
                 )));
             }
         }
-        let queue = self.load_queue(ctx, queue_url)?;
+        let queue = self.queue_by_url(ctx, queue_url)?;
         let wait_seconds = options
             .wait_time_seconds
             .unwrap_or_else(|| attributes::int(&queue.attributes, "ReceiveMessageWaitTimeSeconds"));
@@ -187,14 +196,9 @@ impl Sqs {
             woken.as_mut().enable();
             let now = self.clock.now_ms();
             let claim_options = options.clone();
-            let queue_id = queue.id;
+            let claim_queue = Arc::clone(&queue);
             let (messages, next_visible) = self
-                .write(move |tx| {
-                    let Some(queue) = queue::load_by_id(tx, queue_id)? else {
-                        return abort(errors::queue_does_not_exist());
-                    };
-                    claim(tx, &queue, &claim_options, max, now)
-                })
+                .write(move |tx| claim(tx, &claim_queue, &claim_options, max, now))
                 .await?;
             if !messages.is_empty() || tokio::time::Instant::now() >= deadline {
                 return Ok(messages);
@@ -234,11 +238,8 @@ impl Sqs {
         queue_url: &str,
         handles: Vec<String>,
     ) -> Result<Vec<Result<(), ServiceError>>, ServiceError> {
-        let key = queue::key_from_url(ctx, queue_url)?;
+        let queue = self.queue_by_url(ctx, queue_url)?;
         self.write(move |tx| {
-            let Some(queue) = queue::load(tx, &key)? else {
-                return abort(errors::queue_does_not_exist());
-            };
             let mut results = Vec::with_capacity(handles.len());
             for handle in &handles {
                 results.push(match ReceiptHandle::decode(handle, queue.id) {
@@ -264,13 +265,11 @@ impl Sqs {
         queue_url: &str,
         changes: Vec<(String, i64)>,
     ) -> Result<Vec<Result<(), ServiceError>>, ServiceError> {
-        let key = queue::key_from_url(ctx, queue_url)?;
+        let queue = self.queue_by_url(ctx, queue_url)?;
+        let queue_id = queue.id;
         let now = self.clock.now_ms();
-        let (queue_id, results, wake) = self
+        let (results, wake) = self
             .write(move |tx| {
-                let Some(queue) = queue::load(tx, &key)? else {
-                    return abort(errors::queue_does_not_exist());
-                };
                 let mut results = Vec::with_capacity(changes.len());
                 let mut wake = false;
                 for (handle, timeout) in &changes {
@@ -278,7 +277,7 @@ impl Sqs {
                     wake |= result.is_ok() && *timeout == 0;
                     results.push(result);
                 }
-                Ok((queue.id, results, wake))
+                Ok((results, wake))
             })
             .await?;
         if wake {

@@ -22,7 +22,7 @@ pub struct Queue {
 }
 
 /// Where a queue lives: account, region and name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct QueueKey {
     pub account: String,
     pub region: String,
@@ -92,14 +92,10 @@ pub fn load(tx: &mut dyn Tx, key: &QueueKey) -> Result<Option<Queue>, DbError> {
     .transpose()
 }
 
-/// Loads a queue by its row id.
-pub fn load_by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<Queue>, DbError> {
-    tx.query_one(
-        &format!("SELECT {COLUMNS} FROM sqs_queues WHERE id = ?1"),
-        &params![id],
-    )?
-    .map(|row| from_row(&row))
-    .transpose()
+/// Whether a queue row still exists (a cheap primary-key probe for writes that use cached
+/// queue metadata).
+pub fn exists(tx: &mut dyn Tx, id: i64) -> Result<bool, DbError> {
+    Ok(tx.query_one("SELECT 1 FROM sqs_queues WHERE id = ?1", &params![id])?.is_some())
 }
 
 /// Loads every queue of an account and region, by name.

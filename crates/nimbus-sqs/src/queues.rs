@@ -97,6 +97,7 @@ impl Sqs {
                 Ok(queue)
             })
             .await?;
+        self.forget_queue(&QueueKey { account: queue.account.clone(), region: queue.region.clone(), name: queue.name.clone() });
         Ok(queue.url(&ctx.base_url))
     }
 
@@ -107,6 +108,7 @@ impl Sqs {
     ) -> Result<(), ServiceError> {
         let key = queue::key_from_url(ctx, queue_url)?;
         let now = self.clock.now_ms();
+        let forget = key.clone();
         let queue_id = self
             .write(move |tx| {
                 let Some(queue) = queue::load(tx, &key)? else {
@@ -132,6 +134,7 @@ impl Sqs {
                 Ok(queue.id)
             })
             .await?;
+        self.forget_queue(&forget);
         self.waiters.wake(queue_id);
         Ok(())
     }
@@ -260,6 +263,7 @@ impl Sqs {
     ) -> Result<(), ServiceError> {
         let key = queue::key_from_url(ctx, queue_url)?;
         let now = self.clock.now_ms();
+        let forget = key.clone();
         let queue_id = self
             .write(move |tx| {
                 let Some(mut queue) = queue::load(tx, &key)? else {
@@ -274,6 +278,7 @@ impl Sqs {
                 Ok(queue.id)
             })
             .await?;
+        self.forget_queue(&forget);
         // A shorter delay or retention may make messages receivable now.
         self.waiters.wake(queue_id);
         Ok(())
@@ -483,6 +488,7 @@ impl Sqs {
         change: impl FnOnce(&mut Queue) -> Result<(), ServiceError> + Send + 'static,
     ) -> Result<(), ServiceError> {
         let key = queue::key_from_url(ctx, queue_url)?;
+        let forget = key.clone();
         self.write(move |tx| {
             let Some(mut queue) = queue::load(tx, &key)? else {
                 return abort(errors::queue_does_not_exist());
@@ -491,7 +497,9 @@ impl Sqs {
             queue::save_settings(tx, &queue)?;
             Ok(())
         })
-        .await
+        .await?;
+        self.forget_queue(&forget);
+        Ok(())
     }
 }
 

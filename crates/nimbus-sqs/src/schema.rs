@@ -49,7 +49,7 @@ CREATE TABLE sqs_messages (
     dead_letter_source TEXT
 );
 CREATE INDEX sqs_messages_visible ON sqs_messages (queue_id, visible_at, id);
-CREATE INDEX sqs_messages_group ON sqs_messages (queue_id, group_id, id);
+CREATE INDEX sqs_messages_group ON sqs_messages (queue_id, group_id, id) WHERE group_id IS NOT NULL;
 CREATE INDEX sqs_messages_sent ON sqs_messages (queue_id, sent_at);
 CREATE TABLE sqs_dedup (
     queue_id INTEGER NOT NULL,
