@@ -169,10 +169,22 @@ impl Sqs {
     /// Runs a task until it completes, is cancelled, or the server stops.
     pub(crate) fn spawn_move_task(self: &Arc<Self>, handle: String) {
         let sqs = Arc::clone(self);
+        let mut shutdown = self.shutdown.get().cloned();
         tokio::spawn(async move {
             loop {
                 match sqs.move_batch(handle.clone()).await {
-                    Ok(true) => tokio::time::sleep(Duration::from_secs(1)).await,
+                    Ok(true) => {
+                        let stopping = async {
+                            match shutdown.as_mut() {
+                                Some(rx) => drop(rx.wait_for(|stop| *stop).await),
+                                None => std::future::pending().await,
+                            }
+                        };
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            () = stopping => return,
+                        }
+                    }
                     Ok(false) => return,
                     Err(err) => {
                         tracing::warn!(%err, "message move task stopped");
