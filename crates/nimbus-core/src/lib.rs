@@ -5,6 +5,7 @@
 pub mod arn;
 pub mod clock;
 pub mod context;
+pub mod effects;
 pub mod error;
 pub mod ids;
 pub mod service;

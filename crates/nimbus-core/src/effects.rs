@@ -1,0 +1,67 @@
+//! Cross-service effects. A service crate never depends on another service crate: it calls
+//! these traits, and the binary wires each to the service that implements it.
+
+use std::collections::BTreeMap;
+
+use crate::{BoxFuture, RequestContext, ServiceError};
+
+/// A message attribute as it crosses services (SNS → SQS, Lambda destinations → SQS).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageAttribute {
+    /// `String`, `Number`, `Binary`, or one of those with a custom suffix (`Number.float`).
+    pub data_type: String,
+    pub string_value: Option<String>,
+    pub binary_value: Option<Vec<u8>>,
+}
+
+/// A message to put on a queue.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueMessage {
+    pub body: String,
+    pub attributes: BTreeMap<String, MessageAttribute>,
+    /// Required by FIFO queues.
+    pub group_id: Option<String>,
+    pub deduplication_id: Option<String>,
+    /// Becomes the `AWSTraceHeader` system attribute.
+    pub trace_header: Option<String>,
+}
+
+/// Sends messages to queues by ARN (implemented by SQS).
+pub trait QueueSender: Send + Sync + 'static {
+    /// Sends one message; returns its message id. The queue's own validation applies, so a
+    /// missing queue or an oversized message fails as it would for a client.
+    fn send_to_queue<'a>(
+        &'a self,
+        queue_arn: &'a str,
+        message: QueueMessage,
+    ) -> BoxFuture<'a, Result<String, ServiceError>>;
+}
+
+/// How a function is invoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationType {
+    /// Wait for the result.
+    RequestResponse,
+    /// Queue the event and return; retries and destinations follow the function's settings.
+    Event,
+}
+
+/// What a synchronous invocation returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvocationResult {
+    pub payload: Vec<u8>,
+    /// `Unhandled` or `Handled` when the function failed (AWS's `X-Amz-Function-Error`).
+    pub function_error: Option<String>,
+    pub executed_version: String,
+}
+
+/// Invokes functions by (possibly qualified) name or ARN (implemented by Lambda).
+pub trait FunctionInvoker: Send + Sync + 'static {
+    fn invoke<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        function: &'a str,
+        payload: Vec<u8>,
+        invocation_type: InvocationType,
+    ) -> BoxFuture<'a, Result<InvocationResult, ServiceError>>;
+}
