@@ -71,22 +71,22 @@ impl Clock {
 
     /// Moves a test clock forward; returns the new time. A real clock cannot be moved.
     pub fn advance(&self, by: Duration) -> Option<i64> {
-        let now = self.inner.test_now_ms.as_ref()?;
-        let mut now = now.lock();
-        *now += i64::try_from(by.as_millis()).unwrap_or(i64::MAX / 2);
-        let value = *now;
-        drop(now);
-        self.inner.moved.send_modify(|n| *n += 1);
-        Some(value)
+        let by_ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX / 2);
+        self.move_test_clock(|now| now.saturating_add(by_ms))
     }
 
     /// Sets a test clock to an absolute time (never backwards); returns the new time.
     pub fn set(&self, epoch_ms: i64) -> Option<i64> {
+        self.move_test_clock(|now| now.max(epoch_ms))
+    }
+
+    fn move_test_clock(&self, to: impl FnOnce(i64) -> i64) -> Option<i64> {
         let now = self.inner.test_now_ms.as_ref()?;
-        let mut now = now.lock();
-        *now = (*now).max(epoch_ms);
-        let value = *now;
-        drop(now);
+        let value = {
+            let mut now = now.lock();
+            *now = to(*now);
+            *now
+        };
         self.inner.moved.send_modify(|n| *n += 1);
         Some(value)
     }

@@ -55,6 +55,22 @@ fn failed_entry(id: String, err: &ServiceError) -> wire::BatchResultErrorEntry {
     }
 }
 
+/// Splits per-entry outcomes into the ids that succeeded and the failure entries.
+fn split_results(
+    ids: Vec<String>,
+    results: Vec<Result<(), ServiceError>>,
+) -> (Vec<String>, Vec<wire::BatchResultErrorEntry>) {
+    let mut successful = Vec::new();
+    let mut failed = Vec::new();
+    for (id, result) in ids.into_iter().zip(results) {
+        match result {
+            Ok(()) => successful.push(id),
+            Err(err) => failed.push(failed_entry(id, &err)),
+        }
+    }
+    (successful, failed)
+}
+
 fn to_attributes(wire: Option<HashMap<String, wire::MessageAttributeValue>>) -> Attributes {
     wire.unwrap_or_default()
         .into_iter()
@@ -370,16 +386,14 @@ impl SqsApi for SqsService {
             .0
             .delete_messages(ctx, &input.queue_url, handles)
             .await?;
-        let mut out = wire::DeleteMessageBatchResult::default();
-        for (id, result) in ids.into_iter().zip(results) {
-            match result {
-                Ok(()) => out
-                    .successful
-                    .push(wire::DeleteMessageBatchResultEntry { id }),
-                Err(err) => out.failed.push(failed_entry(id, &err)),
-            }
-        }
-        Ok(out)
+        let (successful, failed) = split_results(ids, results);
+        Ok(wire::DeleteMessageBatchResult {
+            successful: successful
+                .into_iter()
+                .map(|id| wire::DeleteMessageBatchResultEntry { id })
+                .collect(),
+            failed,
+        })
     }
 
     async fn change_message_visibility(
@@ -421,16 +435,14 @@ impl SqsApi for SqsService {
             .0
             .change_visibility(ctx, &input.queue_url, changes)
             .await?;
-        let mut out = wire::ChangeMessageVisibilityBatchResult::default();
-        for (id, result) in ids.into_iter().zip(results) {
-            match result {
-                Ok(()) => out
-                    .successful
-                    .push(wire::ChangeMessageVisibilityBatchResultEntry { id }),
-                Err(err) => out.failed.push(failed_entry(id, &err)),
-            }
-        }
-        Ok(out)
+        let (successful, failed) = split_results(ids, results);
+        Ok(wire::ChangeMessageVisibilityBatchResult {
+            successful: successful
+                .into_iter()
+                .map(|id| wire::ChangeMessageVisibilityBatchResultEntry { id })
+                .collect(),
+            failed,
+        })
     }
 
     async fn purge_queue(

@@ -30,6 +30,14 @@ pub struct QueueKey {
 }
 
 impl Queue {
+    pub fn key(&self) -> QueueKey {
+        QueueKey {
+            account: self.account.clone(),
+            region: self.region.clone(),
+            name: self.name.clone(),
+        }
+    }
+
     pub fn arn(&self) -> String {
         arn::build("sqs", &self.region, &self.account, &self.name)
     }

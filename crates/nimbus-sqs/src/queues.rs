@@ -97,11 +97,7 @@ impl Sqs {
                 Ok(queue)
             })
             .await?;
-        self.forget_queue(&QueueKey {
-            account: queue.account.clone(),
-            region: queue.region.clone(),
-            name: queue.name.clone(),
-        });
+        self.forget_queue(&queue.key());
         Ok(queue.url(&ctx.base_url))
     }
 
