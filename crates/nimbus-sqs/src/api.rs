@@ -71,43 +71,31 @@ fn split_results(
     (successful, failed)
 }
 
+/// One attribute in the domain form (binary kept base64-encoded).
+fn attribute(
+    data_type: String,
+    string_value: Option<String>,
+    binary: Option<Blob>,
+) -> AttributeValue {
+    AttributeValue {
+        data_type,
+        string_value,
+        binary_value: binary
+            .map(|b| base64::engine::general_purpose::STANDARD.encode(b.as_bytes())),
+    }
+}
+
 fn to_attributes(wire: Option<HashMap<String, wire::MessageAttributeValue>>) -> Attributes {
-    wire.unwrap_or_default()
-        .into_iter()
-        .map(|(name, v)| {
-            let binary = v
-                .binary_value
-                .map(|b| base64::engine::general_purpose::STANDARD.encode(b.as_bytes()));
-            (
-                name,
-                AttributeValue {
-                    data_type: v.data_type,
-                    string_value: v.string_value,
-                    binary_value: binary,
-                },
-            )
-        })
+    let map = wire.unwrap_or_default().into_iter();
+    map.map(|(name, v)| (name, attribute(v.data_type, v.string_value, v.binary_value)))
         .collect()
 }
 
 fn to_system_attributes(
     wire: Option<HashMap<String, wire::MessageSystemAttributeValue>>,
 ) -> Attributes {
-    wire.unwrap_or_default()
-        .into_iter()
-        .map(|(name, v)| {
-            let binary = v
-                .binary_value
-                .map(|b| base64::engine::general_purpose::STANDARD.encode(b.as_bytes()));
-            (
-                name,
-                AttributeValue {
-                    data_type: v.data_type,
-                    string_value: v.string_value,
-                    binary_value: binary,
-                },
-            )
-        })
+    let map = wire.unwrap_or_default().into_iter();
+    map.map(|(name, v)| (name, attribute(v.data_type, v.string_value, v.binary_value)))
         .collect()
 }
 
