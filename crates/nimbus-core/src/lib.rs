@@ -5,12 +5,14 @@
 pub mod arn;
 pub mod clock;
 pub mod context;
+pub mod credentials;
 pub mod error;
 pub mod ids;
 pub mod service;
 
 pub use clock::{Clock, ClockMode};
 pub use context::RequestContext;
+pub use credentials::{CredentialLookup, IssuedCredential};
 pub use error::{Fault, ServiceError};
 pub use service::{BoxFuture, Service};
 
