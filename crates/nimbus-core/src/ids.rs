@@ -123,7 +123,12 @@ mod tests {
 
     #[test]
     fn temporary_keys_carry_their_account() {
-        for account in ["000000000000", "123456789012", "999999999999", "000000000001"] {
+        for account in [
+            "000000000000",
+            "123456789012",
+            "999999999999",
+            "000000000001",
+        ] {
             let key = temporary_access_key_id(account).unwrap();
             assert_eq!(key.len(), 20, "{key}");
             assert!(key.starts_with("ASIA"), "{key}");
@@ -159,7 +164,11 @@ mod tests {
             "asiaaaaaaaaaaaaaaaaa",
             "ASIA7777777777777777",
         ] {
-            assert_eq!(account_from_access_key(key, "000000000000"), "000000000000", "{key}");
+            assert_eq!(
+                account_from_access_key(key, "000000000000"),
+                "000000000000",
+                "{key}"
+            );
         }
         assert!(temporary_access_key_id("12345").is_none());
         assert!(temporary_access_key_id("12345678901a").is_none());
