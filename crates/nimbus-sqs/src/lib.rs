@@ -21,9 +21,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use nimbus_core::{Clock, RequestContext, ServiceError};
+use nimbus_store::{DbError, Store, Tx, TxError};
 use parking_lot::RwLock;
 use queue::{Queue, QueueKey};
-use nimbus_store::{DbError, Store, Tx, TxError};
 
 pub use api::SqsService;
 pub use message::{AttributeValue, Attributes};
@@ -74,12 +74,19 @@ impl Sqs {
     }
 
     /// The queue a URL names, from the cache or the store.
-    fn queue_by_url(&self, ctx: &RequestContext, queue_url: &str) -> Result<Arc<Queue>, ServiceError> {
+    fn queue_by_url(
+        &self,
+        ctx: &RequestContext,
+        queue_url: &str,
+    ) -> Result<Arc<Queue>, ServiceError> {
         let key = queue::key_from_url(ctx, queue_url)?;
         if let Some(queue) = self.queues.read().get(&key) {
             return Ok(Arc::clone(queue));
         }
-        let queue = Arc::new(self.read(|tx| queue::load(tx, &key))?.ok_or_else(errors::queue_does_not_exist)?);
+        let queue = Arc::new(
+            self.read(|tx| queue::load(tx, &key))?
+                .ok_or_else(errors::queue_does_not_exist)?,
+        );
         self.queues.write().insert(key, Arc::clone(&queue));
         Ok(queue)
     }

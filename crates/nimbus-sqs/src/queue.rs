@@ -95,7 +95,9 @@ pub fn load(tx: &mut dyn Tx, key: &QueueKey) -> Result<Option<Queue>, DbError> {
 /// Whether a queue row still exists (a cheap primary-key probe for writes that use cached
 /// queue metadata).
 pub fn exists(tx: &mut dyn Tx, id: i64) -> Result<bool, DbError> {
-    Ok(tx.query_one("SELECT 1 FROM sqs_queues WHERE id = ?1", &params![id])?.is_some())
+    Ok(tx
+        .query_one("SELECT 1 FROM sqs_queues WHERE id = ?1", &params![id])?
+        .is_some())
 }
 
 /// Loads every queue of an account and region, by name.

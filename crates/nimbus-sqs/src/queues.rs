@@ -97,7 +97,11 @@ impl Sqs {
                 Ok(queue)
             })
             .await?;
-        self.forget_queue(&QueueKey { account: queue.account.clone(), region: queue.region.clone(), name: queue.name.clone() });
+        self.forget_queue(&QueueKey {
+            account: queue.account.clone(),
+            region: queue.region.clone(),
+            name: queue.name.clone(),
+        });
         Ok(queue.url(&ctx.base_url))
     }
 
