@@ -42,7 +42,7 @@ impl Iam {
                     &params![&account, &role_key, name_key(&policy_name)],
                 )?
                 .iter()
-                .map(|row| row.str(0).map(|doc| compact_len(doc)))
+                .map(|row| row.str(0).map(compact_len))
                 .sum::<Result<usize, DbError>>()?;
             if others + compact_len(&document) > MAX_INLINE_BYTES_PER_ROLE {
                 return abort(errors::limit_exceeded(format!(

@@ -51,10 +51,11 @@ pub fn policy_document(text: &str) -> Result<String, ServiceError> {
     if is_policy(text) {
         return Ok(text.to_owned());
     }
-    if let Ok(decoded) = percent_decode_str(text).decode_utf8() {
-        if decoded != text && is_policy(&decoded) {
-            return Ok(decoded.into_owned());
-        }
+    if let Ok(decoded) = percent_decode_str(text).decode_utf8()
+        && decoded != text
+        && is_policy(&decoded)
+    {
+        return Ok(decoded.into_owned());
     }
     Err(errors::malformed_policy("Syntax errors in policy."))
 }
