@@ -5,6 +5,7 @@
 pub mod arn;
 pub mod clock;
 pub mod context;
+pub mod credentials;
 pub mod effects;
 pub mod error;
 pub mod ids;
@@ -12,6 +13,7 @@ pub mod service;
 
 pub use clock::{Clock, ClockMode};
 pub use context::RequestContext;
+pub use credentials::{CredentialLookup, IssuedCredential};
 pub use error::{Fault, ServiceError};
 pub use service::{BoxFuture, Service};
 

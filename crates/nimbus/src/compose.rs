@@ -4,9 +4,12 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use nimbus_core::{Clock, Service};
+use nimbus_core::{Clock, CredentialLookup, Service};
+use nimbus_iam::{Iam, IamService, StsService};
 use nimbus_model::ServiceModel;
+use nimbus_model::iam::IamHandler;
 use nimbus_model::sqs::SqsHandler;
+use nimbus_model::sts::StsHandler;
 use nimbus_server::{CommitObserver, ServerMetrics};
 use nimbus_sqs::{Sqs, SqsService};
 use nimbus_store::{Store, StoreConfig, StoreObserver};
@@ -17,6 +20,8 @@ use crate::settings::{Settings, Storage};
 /// The running services and what must be closed after the server drains.
 pub struct Composition {
     pub services: Vec<(Arc<dyn Service>, &'static ServiceModel)>,
+    /// Temporary credentials STS issued, for the edge's signature check.
+    pub issued_credentials: Arc<dyn CredentialLookup>,
     store: Store,
 }
 
@@ -47,12 +52,27 @@ pub async fn compose(
 
     let sqs = Sqs::open(store.clone(), clock.clone()).await?;
     sqs.spawn_workers(shutdown.clone());
-    let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = vec![(
-        Arc::new(SqsHandler::new(SqsService(sqs))),
-        &nimbus_model::sqs::SERVICE,
-    )];
+    let iam = Iam::open(store.clone(), clock.clone(), &settings.account).await?;
+    let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = vec![
+        (
+            Arc::new(SqsHandler::new(SqsService(sqs))),
+            &nimbus_model::sqs::SERVICE,
+        ),
+        (
+            Arc::new(StsHandler::new(StsService(Arc::clone(&iam)))),
+            &nimbus_model::sts::SERVICE,
+        ),
+        (
+            Arc::new(IamHandler::new(IamService(Arc::clone(&iam)))),
+            &nimbus_model::iam::SERVICE,
+        ),
+    ];
 
-    Ok(Composition { services, store })
+    Ok(Composition {
+        services,
+        issued_credentials: iam,
+        store,
+    })
 }
 
 impl Composition {

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use nimbus_core::Clock;
-use nimbus_server::auth::{Authenticator, Keyring};
+use nimbus_server::auth::{Authenticator, IssuedKeys, Keyring};
 use nimbus_server::{ServerBuilder, ServerConfig, ServerMetrics};
 use tokio::sync::watch;
 
@@ -63,13 +63,14 @@ async fn serve(settings: Settings) -> Result<()> {
     let composition = compose::compose(&settings, &clock, &metrics, shutdown.clone()).await?;
 
     let keys: Keyring = settings.access_keys.iter().cloned().collect();
+    let issued = IssuedKeys::new(composition.issued_credentials.clone(), clock.clone());
     let config = ServerConfig {
         host: settings.host.clone(),
         port: settings.port,
         default_account: settings.account.clone(),
         default_region: settings.region.clone(),
         hostname: settings.hostname.clone(),
-        auth: Authenticator::new(settings.auth, keys),
+        auth: Authenticator::new(settings.auth, keys).with_issued_keys(issued),
         ..ServerConfig::default()
     };
     let mut builder = ServerBuilder::new(config, clock, shutdown)

@@ -5,6 +5,7 @@
 //! scope (region, service, access key) but never checked. `strict`: the signature must match a
 //! configured secret, and the request time must be within 15 minutes of the server's.
 
+mod issued;
 mod parse;
 mod secret;
 mod signer;
@@ -18,6 +19,7 @@ use http::HeaderMap;
 use nimbus_core::ServiceError;
 use subtle::ConstantTimeEq;
 
+pub use issued::IssuedKeys;
 pub use parse::{CredentialScope, SignatureClaim, SignatureLocation, find_claim};
 pub use secret::{Keyring, SecretKey};
 pub use signer::Signer;
@@ -56,6 +58,8 @@ pub enum AuthError {
     Missing,
     Incomplete(String),
     UnknownAccessKey,
+    /// A temporary key past its expiration.
+    ExpiredToken,
     SignatureMismatch,
     /// Request time too far in the past (or a presigned URL past its lifetime).
     Expired {
@@ -86,6 +90,11 @@ impl From<AuthError> for ServiceError {
                 "InvalidClientTokenId",
                 403,
                 "The security token included in the request is invalid.",
+            ),
+            AuthError::ExpiredToken => ServiceError::new(
+                "ExpiredToken",
+                403,
+                "The security token included in the request is expired",
             ),
             AuthError::SignatureMismatch => ServiceError::new(
                 "SignatureDoesNotMatch",
@@ -164,11 +173,24 @@ impl VerifiedRequest {
 pub struct Authenticator {
     mode: AuthMode,
     keys: Keyring,
+    /// Temporary keys STS issued, checked after the configured ones.
+    issued: Option<IssuedKeys>,
 }
 
 impl Authenticator {
     pub fn new(mode: AuthMode, keys: Keyring) -> Self {
-        Authenticator { mode, keys }
+        Authenticator {
+            mode,
+            keys,
+            issued: None,
+        }
+    }
+
+    /// Also accepts the temporary keys `issued` knows, in strict mode.
+    #[must_use]
+    pub fn with_issued_keys(mut self, issued: IssuedKeys) -> Self {
+        self.issued = Some(issued);
+        self
     }
 
     pub fn mode(&self) -> AuthMode {
@@ -204,10 +226,16 @@ impl Authenticator {
         req: &RequestParts,
         now: DateTime<Utc>,
     ) -> Result<VerifiedRequest, AuthError> {
-        let secret = self
-            .keys
-            .get(&claim.scope.access_key_id)
-            .ok_or(AuthError::UnknownAccessKey)?;
+        let issued_secret;
+        let secret = match (self.keys.get(&claim.scope.access_key_id), &self.issued) {
+            (Some(secret), _) => secret,
+            (None, Some(issued)) => {
+                issued_secret =
+                    issued.secret(&claim.scope.access_key_id, req.headers, req.query)?;
+                &issued_secret
+            }
+            (None, None) => return Err(AuthError::UnknownAccessKey),
+        };
         let amz_date = request_date(&claim, req.headers)?;
         check_time(&amz_date, claim.location, now)?;
         if !amz_date.starts_with(&claim.scope.date) {

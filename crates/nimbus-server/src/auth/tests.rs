@@ -178,6 +178,7 @@ fn errors_map_to_aws_codes_and_statuses() {
         ),
         (AuthError::UnknownAccessKey, "InvalidClientTokenId", 403),
         (AuthError::SignatureMismatch, "SignatureDoesNotMatch", 403),
+        (AuthError::ExpiredToken, "ExpiredToken", 403),
     ];
     for (err, code, status) in cases {
         let service_error = ServiceError::from(err);
@@ -186,4 +187,61 @@ fn errors_map_to_aws_codes_and_statuses() {
             (code, status)
         );
     }
+}
+
+/// One issued key, as STS would store it.
+struct OneIssuedKey(nimbus_core::IssuedCredential);
+
+impl nimbus_core::CredentialLookup for OneIssuedKey {
+    fn issued_credential(&self, access_key_id: &str) -> Option<nimbus_core::IssuedCredential> {
+        (access_key_id == "ASIAEXAMPLEKEY000000").then(|| self.0.clone())
+    }
+}
+
+#[test]
+fn issued_keys_verify_with_their_session_token_until_they_expire() {
+    let clock = nimbus_core::Clock::new(nimbus_core::ClockMode::Test);
+    let issued = OneIssuedKey(nimbus_core::IssuedCredential {
+        secret_access_key: "temporary-secret".into(),
+        session_token: "the-token".into(),
+        expires_at_ms: clock.now_ms() + 60_000,
+    });
+    let auth =
+        strict().with_issued_keys(IssuedKeys::new(std::sync::Arc::new(issued), clock.clone()));
+    let sign = |token: Option<&'static str>| {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("localhost:4566"));
+        if let Some(token) = token {
+            headers.insert("x-amz-security-token", HeaderValue::from_static(token));
+        }
+        signer("temporary-secret", "ASIAEXAMPLEKEY000000").sign_headers(
+            "POST",
+            "/",
+            None,
+            &mut headers,
+            b"",
+            at(0),
+        );
+        headers
+    };
+
+    let good = sign(Some("the-token"));
+    let verified = auth.authenticate(&parts(&good, None, b""), at(1)).unwrap();
+    assert!(verified.signature_checked);
+    for bad in [sign(None), sign(Some("another-token"))] {
+        assert_eq!(
+            auth.authenticate(&parts(&bad, None, b""), at(1)),
+            Err(AuthError::UnknownAccessKey)
+        );
+    }
+    clock.advance(std::time::Duration::from_secs(61));
+    assert_eq!(
+        auth.authenticate(&parts(&good, None, b""), at(1)),
+        Err(AuthError::ExpiredToken)
+    );
+    // Without the seam, the key is simply unknown.
+    assert_eq!(
+        strict().authenticate(&parts(&good, None, b""), at(1)),
+        Err(AuthError::UnknownAccessKey)
+    );
 }

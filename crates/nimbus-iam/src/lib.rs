@@ -1,0 +1,103 @@
+//! AWS STS and IAM over the nimbus store.
+//!
+//! STS answers who a caller is and issues temporary credentials whose access key ids carry
+//! their account (see `nimbus_core::ids`), so every service places their requests in the
+//! right account without asking STS. IAM records roles and policies, per account and
+//! without region, so that tools can create, find and reference them; nimbus does not
+//! enforce them. Operations are methods on [`Iam`]; `sts_api` and `iam_api` adapt them to
+//! the generated wire traits.
+
+mod errors;
+mod iam_api;
+mod inline;
+mod managed;
+mod names;
+mod page;
+mod policies;
+mod roles;
+mod schema;
+mod sts;
+mod sts_api;
+
+use std::sync::Arc;
+
+use nimbus_core::{Clock, ServiceError};
+use nimbus_store::{DbError, Store, Tx, TxError};
+
+pub use iam_api::IamService;
+pub use inline::InlinePolicy;
+pub use page::{Page, PageRequest};
+pub use policies::{AttachedPolicy, ManagedPolicy, NewPolicy, PolicyScope};
+pub use roles::{NewRole, Role};
+pub use sts::{CallerIdentity, IssuedCredentials};
+pub use sts_api::StsService;
+
+/// The STS and IAM state of every account.
+pub struct Iam {
+    store: Store,
+    clock: Clock,
+    /// The account of access keys that do not name one, as the edge derives it.
+    default_account: String,
+}
+
+impl Iam {
+    /// Prepares the tables and returns the service.
+    pub async fn open(
+        store: Store,
+        clock: Clock,
+        default_account: &str,
+    ) -> Result<Arc<Iam>, DbError> {
+        store.migrate("iam", schema::IAM_MIGRATIONS).await?;
+        store.migrate("sts", schema::STS_MIGRATIONS).await?;
+        Ok(Arc::new(Iam {
+            store,
+            clock,
+            default_account: default_account.to_owned(),
+        }))
+    }
+
+    /// Runs `work` in the next group commit, mapping engine failures to AWS's internal error.
+    async fn write<T, F>(&self, work: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<ServiceError>> + Send + 'static,
+    {
+        self.store.write(work).await.map_err(|err| match err {
+            TxError::Abort(err) => err,
+            TxError::Db(err) => errors::internal(&err),
+        })
+    }
+
+    /// Runs a short read on a snapshot of committed state.
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
+    ) -> Result<T, ServiceError> {
+        self.store.read(work).map_err(|err| errors::internal(&err))
+    }
+
+    /// Deletes every role and policy of every account.
+    pub async fn reset_iam(&self) -> Result<(), ServiceError> {
+        self.wipe(schema::IAM_TABLES).await
+    }
+
+    /// Forgets every issued credential.
+    pub async fn reset_sts(&self) -> Result<(), ServiceError> {
+        self.wipe(schema::STS_TABLES).await
+    }
+
+    async fn wipe(&self, tables: &'static [&'static str]) -> Result<(), ServiceError> {
+        self.write(move |tx| {
+            for table in tables {
+                tx.execute(&format!("DELETE FROM {table}"), &[])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Turns a failed domain check inside a transaction into an abort.
+fn abort<T>(err: ServiceError) -> Result<T, TxError<ServiceError>> {
+    Err(TxError::Abort(err))
+}
