@@ -42,7 +42,7 @@ type Job = Box<dyn FnOnce(&mut dyn Tx) -> Finish + Send>;
 /// Whether to keep the job's changes, and whom to tell the final outcome.
 struct Finish {
     keep: bool,
-    notify: Box<dyn FnOnce(Option<DbError>) + Send>,
+    notify: Notify,
 }
 
 enum Command {
@@ -233,11 +233,27 @@ fn open_connection(path: &Path, durable: bool, read_only: bool) -> Result<Connec
     Ok(conn)
 }
 
+/// Outcomes of one commit, handed to the acknowledging thread.
+type Acks = Vec<(Notify, Option<DbError>)>;
+type Notify = Box<dyn FnOnce(Option<DbError>) + Send>;
+
 fn run_writer(
     mut conn: Connection,
     commands: &mpsc::Receiver<Command>,
     observer: &dyn StoreObserver,
 ) {
+    // Waking each caller is a cross-thread wake-up; doing it here would stretch every commit
+    // cycle, so a second thread acknowledges while the writer starts the next batch.
+    let (acks, pending_acks) = mpsc::channel::<Acks>();
+    let acknowledger = std::thread::Builder::new()
+        .name("nimbus-store-ack".into())
+        .spawn(move || {
+            for batch in pending_acks {
+                for (notify, outcome) in batch {
+                    notify(outcome);
+                }
+            }
+        });
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut close_reply = None;
     while close_reply.is_none() {
@@ -254,8 +270,18 @@ fn run_writer(
             }
         }
         if !batch.is_empty() {
-            commit_batch(&mut conn, batch.drain(..), observer);
+            let outcomes = commit_batch(&mut conn, batch.drain(..), observer);
+            if let Err(mpsc::SendError(outcomes)) = acks.send(outcomes) {
+                // No acknowledger thread: tell the callers here.
+                for (notify, outcome) in outcomes {
+                    notify(outcome);
+                }
+            }
         }
+    }
+    drop(acks);
+    if let Ok(handle) = acknowledger {
+        let _ = handle.join();
     }
     if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
         tracing::warn!(%err, "checkpoint at close failed");
@@ -266,19 +292,17 @@ fn run_writer(
     }
 }
 
+/// Runs the jobs in one transaction and commits it; returns each job's outcome.
 fn commit_batch(
     conn: &mut Connection,
     jobs: impl Iterator<Item = Job>,
     observer: &dyn StoreObserver,
-) {
+) -> Acks {
     let mut finishes = Vec::new();
-    if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let err = DbError::from(err);
-        for job in jobs {
-            drop(job);
-            tracing::error!(%err, "cannot begin a write transaction");
-        }
-        return;
+    if let Err(err) = run_cached(conn, "BEGIN IMMEDIATE") {
+        // Dropping a job drops its reply channel: the caller sees the store as unavailable.
+        tracing::error!(err = %DbError::from(err), "cannot begin a write transaction");
+        return finishes;
     }
     let mut count = 0;
     for job in jobs {
@@ -296,14 +320,15 @@ fn commit_batch(
         }
     }
     let started = Instant::now();
-    let commit_error = conn.execute_batch("COMMIT").err().map(DbError::from);
+    let commit_error = run_cached(conn, "COMMIT").err().map(DbError::from);
     if commit_error.is_some() {
         let _ = conn.execute_batch("ROLLBACK");
     }
     observer.record_commit(count, started.elapsed().as_secs_f64());
-    for (notify, own_error) in finishes {
-        notify(commit_error.clone().or(own_error));
-    }
+    finishes
+        .into_iter()
+        .map(|(notify, own_error)| (notify, commit_error.clone().or(own_error)))
+        .collect()
 }
 
 /// Runs a parameterless statement through the statement cache (the per-job savepoint
