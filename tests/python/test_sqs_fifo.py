@@ -207,3 +207,38 @@ def test_fifo_change_visibility_zero_releases_group(sqs, fifo):
     assert receive(sqs, fifo) == []
     sqs.change_message_visibility(QueueUrl=fifo, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
     assert bodies(receive(sqs, fifo, 10)) == ["h1", "h2"]
+
+
+def test_receive_request_attempt_id_returns_the_same_messages(sqs, fifo, clock):
+    # "During a visibility timeout, subsequent calls with the same ReceiveRequestAttemptId
+    # return the same messages and receipt handles. If a retry occurs within the deduplication
+    # interval, it resets the visibility timeout."
+    # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
+    for i in range(3):
+        send(sqs, fifo, f"r{i}", group=f"g{i}")
+    first = receive(sqs, fifo, 2, ReceiveRequestAttemptId="attempt-1", VisibilityTimeout=30)
+    assert len(first) == 2
+    clock.advance(20)
+    again = receive(sqs, fifo, 2, ReceiveRequestAttemptId="attempt-1", VisibilityTimeout=30)
+    assert [m["ReceiptHandle"] for m in again] == [m["ReceiptHandle"] for m in first]
+    assert bodies(again) == bodies(first)
+    # The retry restarted the timeout: 20 s after it, the messages are still hidden.
+    clock.advance(20)
+    assert bodies(receive(sqs, fifo, 10)) == ["r2"]
+    # Another attempt id is an ordinary receive.
+    clock.advance(11)
+    other = receive(sqs, fifo, 10, ReceiveRequestAttemptId="attempt-2")
+    assert sorted(bodies(other)) == sorted(bodies(first))
+    # After five minutes the first id is forgotten.
+    clock.advance(301)
+    fresh = receive(sqs, fifo, 10, ReceiveRequestAttemptId="attempt-1")
+    assert sorted(bodies(fresh)) == ["r0", "r1", "r2"]
+
+
+def test_receive_request_attempt_id_is_validated(sqs, fifo):
+    expect_error(
+        sqs.receive_message,
+        "InvalidParameterValue",
+        QueueUrl=fifo,
+        ReceiveRequestAttemptId="has space",
+    )

@@ -9,7 +9,8 @@ use nimbus_model::Blob;
 use nimbus_model::sqs::{self as wire, SqsApi};
 
 use crate::message::{AttributeValue, Attributes};
-use crate::messages::{NewMessage, ReceiveOptions, ReceivedMessage};
+use crate::messages::NewMessage;
+use crate::receive::{ReceiveOptions, ReceivedMessage};
 use crate::{Sqs, errors};
 
 /// The SQS service as the generated dispatcher calls it.
@@ -335,6 +336,7 @@ impl SqsApi for SqsService {
             wait_time_seconds: input.wait_time_seconds.map(i64::from),
             system_attribute_names: system_names,
             message_attribute_names: input.message_attribute_names.unwrap_or_default(),
+            attempt_id: input.receive_request_attempt_id,
         };
         let messages = self
             .0

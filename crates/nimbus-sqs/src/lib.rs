@@ -13,6 +13,8 @@ mod messages;
 mod move_tasks;
 mod queue;
 mod queues;
+mod receipt;
+mod receive;
 mod schema;
 mod waiters;
 mod workers;
@@ -27,8 +29,9 @@ use queue::{Queue, QueueKey};
 
 pub use api::SqsService;
 pub use message::{AttributeValue, Attributes};
-pub use messages::{NewMessage, ReceiveOptions, ReceivedMessage, SentMessage};
+pub use messages::{NewMessage, SentMessage};
 pub use move_tasks::MoveTaskSummary;
+pub use receive::{ReceiveOptions, ReceivedMessage};
 
 /// The SQS service.
 pub struct Sqs {

@@ -220,7 +220,7 @@ impl Sqs {
                 || wanted("ApproximateNumberOfMessagesNotVisible")
                 || wanted("ApproximateNumberOfMessagesDelayed")
             {
-                crate::messages::counts(tx, queue.id, now)?
+                crate::receive::counts(tx, queue.id, now)?
             } else {
                 [0; 3]
             };

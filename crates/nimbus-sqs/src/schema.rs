@@ -2,9 +2,10 @@
 
 use nimbus_store::Migration;
 
-pub static MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "
+pub static MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "
 CREATE TABLE sqs_queues (
     id INTEGER PRIMARY KEY,
     account TEXT NOT NULL,
@@ -74,7 +75,20 @@ CREATE TABLE sqs_move_tasks (
     failure_reason TEXT
 )
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        sql: "
+CREATE TABLE sqs_receive_attempts (
+    queue_id INTEGER NOT NULL,
+    attempt_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    receipts TEXT NOT NULL,
+    PRIMARY KEY (queue_id, attempt_id)
+)
+",
+    },
+];
 
 /// Every SQS table, for reset.
 pub const TABLES: &[&str] = &[
