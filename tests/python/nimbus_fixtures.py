@@ -9,7 +9,10 @@ import pytest
 
 from nimbus_harness import DEFAULT_ACCOUNT, NimbusServer
 
-__all__ = ["nimbus", "_reset", "_sqs_session_client", "sqs", "account", "queue", "fifo", "clock"]
+__all__ = [
+    "nimbus", "_reset", "_sqs_session_client", "sqs", "account", "queue", "fifo", "clock",
+    "_sns_session_client", "sns",
+]
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +40,17 @@ def _sqs_session_client(nimbus):
 def sqs(nimbus, _sqs_session_client):
     """A boto3 SQS client for account 000000000000 in us-east-1."""
     return _sqs_session_client
+
+
+@pytest.fixture(scope="session")
+def _sns_session_client(nimbus):
+    return nimbus.client("sns")
+
+
+@pytest.fixture
+def sns(nimbus, _sns_session_client):
+    """A boto3 SNS client for account 000000000000 in us-east-1."""
+    return _sns_session_client
 
 
 @pytest.fixture

@@ -39,7 +39,25 @@ pub async fn route(state: &EdgeState, route: &str, req: Request<Incoming>) -> Ht
             StatusCode::METHOD_NOT_ALLOWED,
             "Method not allowed for this path.",
         ),
+        (&Method::GET, _) => service_page(state, route, req.uri().query()),
         _ => error(StatusCode::NOT_FOUND, "No such /_nimbus endpoint."),
+    }
+}
+
+/// A page registered by a service with [`crate::ServerBuilder::admin_get`].
+fn service_page(state: &EdgeState, route: &str, query: Option<&str>) -> HttpResponse {
+    let reply = state.admin_gets.iter().find_map(|(prefix, handler)| {
+        route
+            .strip_prefix(prefix)
+            .and_then(|rest| handler(rest, query))
+    });
+    match reply {
+        Some(reply) => text(
+            StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
+            reply.content_type,
+            Bytes::from(reply.body),
+        ),
+        None => error(StatusCode::NOT_FOUND, "No such /_nimbus endpoint."),
     }
 }
 

@@ -36,6 +36,18 @@ pub use metrics::{CommitObserver, ServerMetrics};
 /// Wipes one part of the server's state for `POST /_nimbus/reset`.
 pub type ResetFn = Arc<dyn Fn() -> BoxFuture<'static, Result<(), ServiceError>> + Send + Sync>;
 
+/// A page a service serves under `/_nimbus/<prefix>` (e.g. SNS's signing certificate): given
+/// the rest of the path and the query string, the answer or `None` for 404.
+pub type AdminGetFn = Arc<dyn Fn(&str, Option<&str>) -> Option<AdminReply> + Send + Sync>;
+
+/// The answer of an [`AdminGetFn`].
+#[derive(Debug, Clone)]
+pub struct AdminReply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
 /// Assembles a server: configuration, services, reset hooks, metrics, shutdown signal.
 pub struct ServerBuilder {
     config: ServerConfig,
@@ -43,6 +55,7 @@ pub struct ServerBuilder {
     shutdown: watch::Receiver<bool>,
     services: Vec<(Arc<dyn Service>, &'static ServiceModel)>,
     reset_hooks: Vec<(&'static str, ResetFn)>,
+    admin_gets: Vec<(&'static str, AdminGetFn)>,
     metrics: ServerMetrics,
     version: &'static str,
 }
@@ -56,6 +69,7 @@ impl ServerBuilder {
             shutdown,
             services: Vec::new(),
             reset_hooks: Vec::new(),
+            admin_gets: Vec::new(),
             metrics: ServerMetrics::default(),
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -81,6 +95,12 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves `GET /_nimbus/<prefix>…` with `handler` (prefix without the leading slash).
+    pub fn admin_get(mut self, prefix: &'static str, handler: AdminGetFn) -> Self {
+        self.admin_gets.push((prefix, handler));
+        self
+    }
+
     /// Uses a metrics handle created by the caller (e.g. one whose commit observer was
     /// already given to the store).
     pub fn metrics(mut self, metrics: ServerMetrics) -> Self {
@@ -102,6 +122,7 @@ impl ServerBuilder {
             services: self.services,
             models,
             reset_hooks: self.reset_hooks,
+            admin_gets: self.admin_gets,
             clock: self.clock,
             metrics: self.metrics,
             version: self.version,
@@ -121,6 +142,7 @@ pub(crate) struct EdgeState {
     pub services: Vec<(Arc<dyn Service>, &'static ServiceModel)>,
     pub models: Vec<&'static ServiceModel>,
     pub reset_hooks: Vec<(&'static str, ResetFn)>,
+    pub admin_gets: Vec<(&'static str, AdminGetFn)>,
     pub clock: Clock,
     pub metrics: ServerMetrics,
     pub version: &'static str,

@@ -6,6 +6,7 @@
 
 mod api;
 mod attributes;
+mod deliver;
 mod errors;
 mod md5;
 mod message;
@@ -28,6 +29,7 @@ use parking_lot::RwLock;
 use queue::{Queue, QueueKey};
 
 pub use api::SqsService;
+pub use deliver::SqsQueueSender;
 pub use message::{AttributeValue, Attributes};
 pub use messages::{NewMessage, SentMessage};
 pub use move_tasks::MoveTaskSummary;

@@ -8,10 +8,12 @@ use nimbus_core::{Clock, CredentialLookup, Service};
 use nimbus_iam::{Iam, IamService, StsService};
 use nimbus_model::ServiceModel;
 use nimbus_model::iam::IamHandler;
+use nimbus_model::sns::SnsHandler;
 use nimbus_model::sqs::SqsHandler;
 use nimbus_model::sts::StsHandler;
-use nimbus_server::{CommitObserver, ServerMetrics};
-use nimbus_sqs::{Sqs, SqsService};
+use nimbus_server::{AdminGetFn, AdminReply, CommitObserver, ServerMetrics};
+use nimbus_sns::{Endpoints, Sns, SnsService};
+use nimbus_sqs::{Sqs, SqsQueueSender, SqsService};
 use nimbus_store::{Store, StoreConfig, StoreObserver};
 use tokio::sync::watch;
 
@@ -22,6 +24,8 @@ pub struct Composition {
     pub services: Vec<(Arc<dyn Service>, &'static ServiceModel)>,
     /// Temporary credentials STS issued, for the edge's signature check.
     pub issued_credentials: Arc<dyn CredentialLookup>,
+    /// Pages services serve under `/_nimbus/`.
+    pub admin_pages: Vec<(&'static str, AdminGetFn)>,
     store: Store,
 }
 
@@ -53,10 +57,24 @@ pub async fn compose(
     let sqs = Sqs::open(store.clone(), clock.clone()).await?;
     sqs.spawn_workers(shutdown.clone());
     let iam = Iam::open(store.clone(), clock.clone(), &settings.account).await?;
+
+    // Lambda is not composed yet: deliveries to functions fail like an unreachable endpoint
+    // until a `FunctionInvoker` is wired here.
+    let endpoints = Endpoints {
+        queues: Some(Arc::new(SqsQueueSender(Arc::clone(&sqs)))),
+        functions: None,
+    };
+    let sns = Sns::open(store.clone(), clock.clone(), endpoints).await?;
+    sns.spawn_workers(shutdown.clone());
+
     let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = vec![
         (
             Arc::new(SqsHandler::new(SqsService(sqs))),
             &nimbus_model::sqs::SERVICE,
+        ),
+        (
+            Arc::new(SnsHandler::new(SnsService(Arc::clone(&sns)))),
+            &nimbus_model::sns::SERVICE,
         ),
         (
             Arc::new(StsHandler::new(StsService(Arc::clone(&iam)))),
@@ -67,11 +85,39 @@ pub async fn compose(
             &nimbus_model::iam::SERVICE,
         ),
     ];
+    let admin_pages = vec![("sns/", sns_pages(sns))];
 
     Ok(Composition {
         services,
         issued_credentials: iam,
+        admin_pages,
         store,
+    })
+}
+
+/// `/_nimbus/sns/…`: the signing certificate and the kept email/SMS notifications.
+fn sns_pages(sns: Arc<Sns>) -> AdminGetFn {
+    Arc::new(move |path, _query| {
+        let cert_file = nimbus_sns::CERT_PATH.rsplit('/').next().unwrap_or_default();
+        if path == cert_file {
+            return Some(AdminReply {
+                status: 200,
+                content_type: "application/x-pem-file",
+                body: sns.signing_certificate().as_bytes().to_vec(),
+            });
+        }
+        if path == "notifications" {
+            let body = match sns.notifications() {
+                Ok(list) => serde_json::json!({ "notifications": list }),
+                Err(err) => serde_json::json!({ "error": err.message }),
+            };
+            return Some(AdminReply {
+                status: 200,
+                content_type: "application/json",
+                body: body.to_string().into_bytes(),
+            });
+        }
+        None
     })
 }
 

@@ -79,6 +79,9 @@ async fn serve(settings: Settings) -> Result<()> {
     for (service, model) in &composition.services {
         builder = builder.service(service.clone(), model);
     }
+    for (prefix, page) in &composition.admin_pages {
+        builder = builder.admin_get(prefix, page.clone());
+    }
     let server = builder
         .bind()
         .await

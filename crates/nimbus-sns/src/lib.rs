@@ -1,0 +1,117 @@
+//! Amazon SNS over the nimbus store.
+//!
+//! Operations are methods on [`Sns`] that take and return domain values; `api` adapts them to
+//! the generated wire shapes. A publish commits the message and one delivery per matching
+//! subscription in one transaction (the outbox), and the delivery worker drains it: to queues
+//! through [`QueueSender`], to functions through [`FunctionInvoker`], to HTTP endpoints with
+//! its own client. Delivery is at-least-once and survives a crash between publish and delivery.
+
+mod api;
+mod attributes;
+mod deliver;
+mod der;
+mod envelope;
+mod errors;
+mod http;
+mod publish;
+mod retry;
+mod schema;
+mod signing;
+mod subscriptions;
+mod topics;
+
+use std::sync::Arc;
+
+use nimbus_core::effects::{FunctionInvoker, QueueSender};
+use nimbus_core::{Clock, ServiceError};
+use nimbus_store::{DbError, Store, Tx, TxError};
+use tokio::sync::Notify;
+
+pub use api::SnsService;
+pub use deliver::Notification;
+pub use envelope::CERT_PATH;
+pub use topics::TopicCounters;
+
+/// Where deliveries go besides HTTP endpoints; wired by the binary.
+#[derive(Clone, Default)]
+pub struct Endpoints {
+    /// Delivers to SQS queues (subscriptions and dead-letter queues).
+    pub queues: Option<Arc<dyn QueueSender>>,
+    /// Invokes functions; when absent, `lambda` deliveries fail like an unreachable endpoint.
+    pub functions: Option<Arc<dyn FunctionInvoker>>,
+}
+
+/// The SNS service.
+pub struct Sns {
+    store: Store,
+    clock: Clock,
+    endpoints: Endpoints,
+    /// Poked after a publish commits so the delivery worker does not wait for its next tick.
+    outbox_ready: Notify,
+    http: http::HttpClient,
+    signer: signing::Signer,
+    /// Signatures by (message row, version, text), shared by a message's deliveries.
+    signatures: parking_lot::Mutex<std::collections::HashMap<(i64, String, String), String>>,
+}
+
+impl Sns {
+    /// Prepares the SNS tables and returns the service.
+    pub async fn open(
+        store: Store,
+        clock: Clock,
+        endpoints: Endpoints,
+    ) -> Result<Arc<Sns>, DbError> {
+        store.migrate("sns", schema::MIGRATIONS).await?;
+        let signer = signing::Signer::load_or_create(&store).await?;
+        Ok(Arc::new(Sns {
+            signer,
+            signatures: parking_lot::Mutex::default(),
+            store,
+            clock,
+            endpoints,
+            outbox_ready: Notify::new(),
+            http: http::HttpClient::new(),
+        }))
+    }
+
+    /// Runs `work` in the next group commit, mapping engine failures to AWS's internal error.
+    async fn write<T, F>(&self, work: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<ServiceError>> + Send + 'static,
+    {
+        self.store.write(work).await.map_err(|err| match err {
+            TxError::Abort(err) => err,
+            TxError::Db(err) => errors::internal(&err),
+        })
+    }
+
+    /// Runs a short read on a snapshot of committed state.
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
+    ) -> Result<T, ServiceError> {
+        self.store.read(work).map_err(|err| errors::internal(&err))
+    }
+
+    /// The certificate that verifies message signatures (served at SigningCertURL).
+    pub fn signing_certificate(&self) -> &str {
+        self.signer.certificate_pem()
+    }
+
+    /// Deletes every topic, subscription and pending delivery of every account and region.
+    pub async fn reset(&self) -> Result<(), ServiceError> {
+        self.write(|tx| {
+            for table in schema::TABLES {
+                tx.execute(&format!("DELETE FROM {table}"), &[])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Turns a failed domain check inside a transaction into an abort.
+fn abort<T>(err: ServiceError) -> Result<T, TxError<ServiceError>> {
+    Err(TxError::Abort(err))
+}
