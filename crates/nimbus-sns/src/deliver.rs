@@ -132,7 +132,7 @@ impl Sns {
     }
 
     async fn run_outbox(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
+        let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
         let lanes = Arc::new(Semaphore::new(MAX_LANES));
         let mut clock_moved = self.clock.moved();
         while !*shutdown.borrow() {
@@ -189,33 +189,31 @@ impl Sns {
     fn start_lanes(
         self: &Arc<Self>,
         due: Vec<Due>,
-        in_flight: &Arc<Mutex<HashSet<i64>>>,
+        in_flight: &Arc<Mutex<HashSet<String>>>,
         lanes: &Arc<Semaphore>,
     ) {
         let mut grouped: BTreeMap<String, Vec<Due>> = BTreeMap::new();
         {
+            // A lane still delivering keeps its later rows waiting, so a FIFO group never has
+            // two deliveries under way at once.
             let busy = in_flight.lock();
-            for d in due.into_iter().filter(|d| !busy.contains(&d.id)) {
+            for d in due {
                 let key = d.lane.clone().unwrap_or_else(|| format!("#{}", d.id));
-                grouped.entry(key).or_default().push(d);
+                if !busy.contains(&key) {
+                    grouped.entry(key).or_default().push(d);
+                }
             }
         }
-        for (_, lane) in grouped {
-            // A FIFO lane whose head is still in flight waits for it.
+        for (key, lane) in grouped {
             let Ok(permit) = Arc::clone(lanes).try_acquire_owned() else {
                 return;
             };
-            in_flight.lock().extend(lane.iter().map(|d| d.id));
+            in_flight.lock().insert(key.clone());
             let sns = Arc::clone(self);
             let in_flight = Arc::clone(in_flight);
             tokio::spawn(async move {
-                let ids: Vec<i64> = lane.iter().map(|d| d.id).collect();
                 sns.run_lane(lane).await;
-                let mut busy = in_flight.lock();
-                ids.iter().for_each(|id| {
-                    busy.remove(id);
-                });
-                drop(busy);
+                in_flight.lock().remove(&key);
                 drop(permit);
                 sns.outbox_ready.notify_one();
             });
