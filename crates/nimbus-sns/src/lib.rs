@@ -16,6 +16,7 @@ mod http;
 mod publish;
 mod retry;
 mod schema;
+mod send;
 mod signing;
 mod subscriptions;
 mod topics;
@@ -30,6 +31,7 @@ use tokio::sync::Notify;
 pub use api::SnsService;
 pub use deliver::Notification;
 pub use envelope::CERT_PATH;
+pub use publish::{MessageAttribute, PublishRequest, Published};
 pub use topics::TopicCounters;
 
 /// Where deliveries go besides HTTP endpoints; wired by the binary.
