@@ -105,7 +105,6 @@ fn due_from_row(r: &Row) -> Result<Due, DbError> {
 
 fn message_from_row(r: &Row) -> Result<StoredMessage, DbError> {
     Ok(StoredMessage {
-        row_id: r.i64(0)?,
         message_id: r.string(1)?,
         topic_arn: r.string(2)?,
         subject: r.opt_string(3)?,

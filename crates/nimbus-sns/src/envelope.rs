@@ -20,7 +20,6 @@ pub const CERT_PATH: &str = "/_nimbus/sns/SimpleNotificationService-nimbus.pem";
 /// A published message as the delivery worker reads it back.
 #[derive(Debug, Clone)]
 pub struct StoredMessage {
-    pub row_id: i64,
     pub message_id: String,
     pub topic_arn: String,
     pub subject: Option<String>,

@@ -52,8 +52,8 @@ pub struct Sns {
     outbox_ready: Notify,
     http: http::HttpClient,
     signer: signing::Signer,
-    /// Signatures by (message row, version, text), shared by a message's deliveries.
-    signatures: parking_lot::Mutex<std::collections::HashMap<(i64, String, String), String>>,
+    /// Signatures by (message id, version, text), shared by a message's deliveries.
+    signatures: parking_lot::Mutex<std::collections::HashMap<(String, String, String), String>>,
 }
 
 impl Sns {

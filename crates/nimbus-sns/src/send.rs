@@ -18,7 +18,8 @@ impl Sns {
     /// The signature of a message's notification. The signed fields do not depend on the
     /// subscription, so every delivery of one message text shares one signature.
     fn signed_notification(&self, m: &StoredMessage, text: &str, version: &str) -> Signed {
-        let key = (m.row_id, version.to_owned(), text.to_owned());
+        // Keyed by message id, not row id: row ids are reused once a table empties.
+        let key = (m.message_id.clone(), version.to_owned(), text.to_owned());
         if let Some(signature) = self.signatures.lock().get(&key) {
             return Signed {
                 version: version.to_owned(),
