@@ -12,6 +12,8 @@ use tokio::net::TcpStream;
 /// credential scope and does not verify the signature by default.
 const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=00";
 const AWS_JSON_1_0: &str = "application/x-amz-json-1.0";
+const SNS_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=00";
+const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 
 /// Where the server listens, from its `listening on http://…` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +103,18 @@ impl Connection {
             .header(header::CONTENT_TYPE, AWS_JSON_1_0)
             .header("x-amz-target", format!("AmazonSQS.{operation}"))
             .header(header::AUTHORIZATION, AUTHORIZATION)
+            .body(Full::new(body))?;
+        self.exchange(request).await
+    }
+
+    /// `POST /` with an SNS query-protocol form body (`Action=Publish&…`).
+    pub async fn sns(&mut self, body: Bytes) -> Result<Reply> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/")
+            .header(header::HOST, &self.authority)
+            .header(header::CONTENT_TYPE, FORM)
+            .header(header::AUTHORIZATION, SNS_AUTHORIZATION)
             .body(Full::new(body))?;
         self.exchange(request).await
     }

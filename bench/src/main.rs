@@ -1,6 +1,7 @@
-//! `nimbus-bench sqs [--quick]`: starts the nimbus release binary on a temporary data
-//! directory, measures SQS against a reference handler on the same HTTP stack, prints a
-//! Markdown table and writes it to `bench/results/sqs-latest.md`.
+//! `nimbus-bench sqs|sns [--quick]`: starts the nimbus release binary on a temporary data
+//! directory, measures SQS against a reference handler on the same HTTP stack (or SNS fan-out
+//! against SQS SendMessage), prints a Markdown table and writes it to
+//! `bench/results/<suite>-latest.md`.
 
 mod commit_metrics;
 mod disk;
@@ -8,6 +9,8 @@ mod http_client;
 mod load;
 mod report;
 mod server_process;
+mod sns;
+mod sns_suite;
 mod sqs;
 mod stats;
 mod suite;
@@ -18,13 +21,15 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: nimbus-bench sqs [--quick]
+const USAGE: &str = "usage: nimbus-bench sqs|sns [--quick]
 
   sqs       measure SQS on a fresh nimbus (build it first: cargo build --release -p nimbus)
+  sns       measure SNS → SQS fan-out, with SQS SendMessage as the reference
   --quick   1 s per load figure and fewer stored messages for the loaded RSS figure";
 
 #[derive(Debug, PartialEq, Eq)]
 struct Arguments {
+    suite: &'static str,
     quick: bool,
 }
 
@@ -35,13 +40,14 @@ fn parse_arguments(arguments: &[String]) -> Result<Arguments> {
         match argument.as_str() {
             "--quick" => quick = true,
             "sqs" if suite.is_none() => suite = Some("sqs"),
+            "sns" if suite.is_none() => suite = Some("sns"),
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
-    if suite.is_none() {
+    let Some(suite) = suite else {
         bail!("name the benchmark to run\n\n{USAGE}");
-    }
-    Ok(Arguments { quick })
+    };
+    Ok(Arguments { suite, quick })
 }
 
 fn main() -> ExitCode {
@@ -54,7 +60,12 @@ fn main() -> ExitCode {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
-            .block_on(run_sqs(arguments.quick))
+            .block_on(async {
+                match arguments.suite {
+                    "sns" => run_sns(arguments.quick).await,
+                    _ => run_sqs(arguments.quick).await,
+                }
+            })
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -101,6 +112,21 @@ async fn run_sqs(quick: bool) -> Result<()> {
     Ok(())
 }
 
+async fn run_sns(quick: bool) -> Result<()> {
+    let binary = server_binary()?;
+    eprintln!(
+        "measuring SNS fan-out with {}…",
+        suite::relative_to_workspace(&binary)
+    );
+    let document = sns_suite::run(binary, quick).await?;
+    println!("{document}");
+    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&results)?;
+    std::fs::write(results.join("sns-latest.md"), &document)?;
+    eprintln!("written to bench/results/sns-latest.md");
+    Ok(())
+}
+
 /// `NIMBUS_BENCH_BINARY` overrides where the server binary is taken from.
 fn server_binary() -> Result<PathBuf> {
     match std::env::var_os("NIMBUS_BENCH_BINARY") {
@@ -125,17 +151,23 @@ mod tests {
 
     #[test]
     fn arguments() {
-        assert_eq!(args(&["sqs"]).unwrap(), Arguments { quick: false });
+        let sqs = |quick| Arguments {
+            suite: "sqs",
+            quick,
+        };
+        assert_eq!(args(&["sqs"]).unwrap(), sqs(false));
+        assert_eq!(args(&["sqs", "--quick"]).unwrap(), sqs(true));
+        assert_eq!(args(&["--quick", "sqs"]).unwrap(), sqs(true));
         assert_eq!(
-            args(&["sqs", "--quick"]).unwrap(),
-            Arguments { quick: true }
-        );
-        assert_eq!(
-            args(&["--quick", "sqs"]).unwrap(),
-            Arguments { quick: true }
+            args(&["sns"]).unwrap(),
+            Arguments {
+                suite: "sns",
+                quick: false
+            }
         );
         assert!(args(&[]).is_err());
         assert!(args(&["sqs", "sqs"]).is_err());
-        assert!(args(&["sns"]).is_err());
+        assert!(args(&["sqs", "sns"]).is_err());
+        assert!(args(&["lambda"]).is_err());
     }
 }
