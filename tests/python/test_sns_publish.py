@@ -283,3 +283,15 @@ def test_unsubscribed_queue_gets_nothing_more(sns, sqs):
     sns.unsubscribe(SubscriptionArn=sub)
     sns.publish(TopicArn=topic, Message="after")
     assert nothing_arrives(sqs, url)
+
+
+def test_fifo_deduplication_window_is_five_minutes(sns, sqs, clock):
+    topic = sns.create_topic(Name="t.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    url, _ = subscribed_queue(sns, sqs, topic, "q.fifo", RawMessageDelivery="true")
+    first = sns.publish(TopicArn=topic, Message="a", MessageGroupId="g", MessageDeduplicationId="d")
+    clock.advance(299)
+    assert sns.publish(TopicArn=topic, Message="a", MessageGroupId="g", MessageDeduplicationId="d")["MessageId"] == first["MessageId"]
+    clock.advance(2)
+    later = sns.publish(TopicArn=topic, Message="a", MessageGroupId="g", MessageDeduplicationId="d")
+    assert later["MessageId"] != first["MessageId"]
+    assert later["SequenceNumber"] > first["SequenceNumber"]

@@ -25,6 +25,8 @@ const BATCH: i64 = 512;
 const MAX_LANES: usize = 128;
 /// Signatures remembered for messages still being delivered.
 pub(crate) const SIGNATURE_CACHE: usize = 4096;
+/// How often expired FIFO deduplication ids are dropped (clock time).
+const DEDUP_SWEEP_MS: i64 = 60_000;
 /// A safety tick, in case a wake-up is missed.
 const IDLE_TICK: Duration = Duration::from_secs(1);
 
@@ -132,8 +134,13 @@ impl Sns {
         let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
         let lanes = Arc::new(Semaphore::new(MAX_LANES));
         let mut clock_moved = self.clock.moved();
+        let mut next_sweep = 0;
         while !*shutdown.borrow() {
             let now = self.clock.now_ms();
+            if now >= next_sweep {
+                self.forget_expired_dedup_ids(now).await;
+                next_sweep = now + DEDUP_SWEEP_MS;
+            }
             match self.due(now) {
                 Ok(due) => self.start_lanes(due, &in_flight, &lanes),
                 Err(err) => tracing::warn!(%err, "sns outbox read failed"),
@@ -152,6 +159,22 @@ impl Sns {
                 } => {}
                 () = tokio::time::sleep(IDLE_TICK) => {}
             }
+        }
+    }
+
+    /// FIFO deduplication ids are kept for five minutes; older ones are dropped here.
+    async fn forget_expired_dedup_ids(&self, now: i64) {
+        let swept = self
+            .write(move |tx| {
+                tx.execute(
+                    "DELETE FROM sns_dedup WHERE expires_at <= ?1",
+                    &params![now],
+                )?;
+                Ok(())
+            })
+            .await;
+        if let Err(err) = swept {
+            tracing::warn!(%err, "sns deduplication sweep failed");
         }
     }
 
