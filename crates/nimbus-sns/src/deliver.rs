@@ -14,10 +14,10 @@ use serde::Serialize;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
+use crate::Sns;
 use crate::envelope::{self, StoredMessage};
 use crate::retry::{self, RetryPolicy};
-use crate::subscriptions::{self, Subscription};
-use crate::{Sns, topics};
+use crate::subscriptions::Subscription;
 
 /// Deliveries read per pass.
 const BATCH: i64 = 512;
@@ -259,26 +259,28 @@ impl Sns {
 
     /// Attempts one delivery and records the outcome; true when the lane may go on.
     async fn deliver_one(&self, d: &Due) -> Result<bool, ServiceError> {
-        let (subscription, message, topic) = self.read(|tx| {
-            let s = subscriptions::load(tx, &d.subscription_arn)?;
-            let m = match d.message_row {
-                Some(row) => tx
-                    .query_one(
-                        "SELECT id, message_id, topic_arn, subject, body, per_protocol, attributes, group_id,
-                                dedup_id, sequence_number, published_at, trace_header, base_url
-                         FROM sns_messages WHERE id = ?1",
-                        &params![row],
-                    )?
-                    .map(|r| message_from_row(&r))
-                    .transpose()?,
-                None => None,
-            };
-            let t = match &s {
-                Some(s) => topics::load(tx, &s.topic_arn)?,
-                None => None,
-            };
-            Ok((s, m, t))
-        })?;
+        let message = match d.message_row {
+            Some(row) => self.read(|tx| {
+                tx.query_one(
+                    "SELECT id, message_id, topic_arn, subject, body, per_protocol, attributes, group_id,
+                            dedup_id, sequence_number, published_at, trace_header, base_url
+                     FROM sns_messages WHERE id = ?1",
+                    &params![row],
+                )?
+                .map(|r| message_from_row(&r))
+                .transpose()
+            })?,
+            None => None,
+        };
+        let fanout = match self.fanout(crate::fanout::topic_of(&d.subscription_arn)) {
+            Ok(fanout) => Some(fanout),
+            Err(err) if err.status == 404 => None,
+            Err(err) => return Err(err),
+        };
+        let subscription = fanout
+            .as_ref()
+            .and_then(|f| f.subscription(&d.subscription_arn));
+        let topic = fanout.as_ref().map(|f| &f.topic);
         let outcome = match (&subscription, &topic) {
             (Some(s), Some(t)) => {
                 let version = t.attribute("SignatureVersion").unwrap_or("1");
@@ -302,7 +304,7 @@ impl Sns {
             Some("sqs" | "lambda") => retry::MANAGED,
             _ => retry::NOTIFICATION,
         };
-        self.settle(d, outcome, &policy, subscription.as_ref(), message.as_ref())
+        self.settle(d, outcome, &policy, subscription, message.as_ref())
             .await
     }
 

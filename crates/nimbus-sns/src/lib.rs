@@ -12,6 +12,7 @@ mod deliver;
 mod der;
 mod envelope;
 mod errors;
+mod fanout;
 mod http;
 mod publish;
 mod retry;
@@ -52,6 +53,7 @@ pub struct Sns {
     outbox_ready: Notify,
     http: http::HttpClient,
     signer: signing::Signer,
+    fanouts: fanout::FanoutCache,
     /// Signatures by (message id, version, text), shared by a message's deliveries.
     signatures: parking_lot::Mutex<std::collections::HashMap<(String, String, String), String>>,
 }
@@ -67,6 +69,7 @@ impl Sns {
         let signer = signing::Signer::load_or_create(&store).await?;
         Ok(Arc::new(Sns {
             signer,
+            fanouts: fanout::FanoutCache::default(),
             signatures: parking_lot::Mutex::default(),
             store,
             clock,
@@ -109,7 +112,9 @@ impl Sns {
             }
             Ok(())
         })
-        .await
+        .await?;
+        self.fanouts.clear();
+        Ok(())
     }
 }
 

@@ -258,23 +258,18 @@ impl Sns {
         topic_arn: &str,
         requests: Vec<PublishRequest>,
     ) -> Result<Vec<Result<Published, ServiceError>>, ServiceError> {
-        let topic = self.topic(topic_arn)?;
-        let checked: Vec<Result<Checked, ServiceError>> =
-            requests.into_iter().map(|r| check(&topic, r)).collect();
+        crate::topics::check_arn(topic_arn, "TopicArn")?;
+        let fanout = self.fanout(topic_arn)?;
+        let checked: Vec<Result<Checked, ServiceError>> = requests
+            .into_iter()
+            .map(|r| check(&fanout.topic, r))
+            .collect();
         let now = self.clock.now_ms();
         let base_url = ctx.base_url.clone();
         let trace_header = ctx.trace_header.clone();
-        let topic_arn = topic.arn.clone();
         let (results, queued) = self
             .write(move |tx| {
-                let subs = subscriptions::of_topic(tx, &topic_arn)?;
-                let policies: Vec<Option<FilterPolicy>> = subs
-                    .iter()
-                    .map(|s| {
-                        s.attribute("FilterPolicy")
-                            .and_then(|p| FilterPolicy::parse(p, s.scope()).ok())
-                    })
-                    .collect();
+                let topic_arn = &fanout.topic.arn;
                 let mut queued = 0usize;
                 let mut results = Vec::with_capacity(checked.len());
                 for item in checked {
@@ -287,9 +282,9 @@ impl Sns {
                     };
                     let outcome = outbox_one(
                         tx,
-                        &topic_arn,
-                        &subs,
-                        &policies,
+                        topic_arn,
+                        &fanout.subscriptions,
+                        &fanout.policies,
                         &m,
                         now,
                         &base_url,

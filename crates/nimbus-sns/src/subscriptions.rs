@@ -243,6 +243,7 @@ impl Sns {
             })
             .await
             .map(|(arn, confirmed, handshake)| ((arn, confirmed), handshake))?;
+        self.fanouts.forget(&topic.arn);
         if handshake {
             self.outbox_ready.notify_one();
         }
@@ -262,27 +263,32 @@ impl Sns {
     ) -> Result<String, ServiceError> {
         topics::check_arn(&topic_arn, "TopicArn")?;
         self.topic(&topic_arn)?;
-        self.write(move |tx| {
-            let row = tx.query_one(
-                "SELECT arn FROM sns_subscriptions WHERE topic_arn = ?1 AND token = ?2",
-                &params![&topic_arn, &token],
-            )?;
-            let Some(row) = row else {
-                return abort(errors::invalid_parameter("Token"));
-            };
-            let arn = row.string(0)?;
-            tx.execute(
-                "UPDATE sns_subscriptions SET confirmed = 1 WHERE arn = ?1",
-                &params![&arn],
-            )?;
-            Ok(arn)
-        })
-        .await
+        let forget = topic_arn.clone();
+        let arn = self
+            .write(move |tx| {
+                let row = tx.query_one(
+                    "SELECT arn FROM sns_subscriptions WHERE topic_arn = ?1 AND token = ?2",
+                    &params![&topic_arn, &token],
+                )?;
+                let Some(row) = row else {
+                    return abort(errors::invalid_parameter("Token"));
+                };
+                let arn = row.string(0)?;
+                tx.execute(
+                    "UPDATE sns_subscriptions SET confirmed = 1 WHERE arn = ?1",
+                    &params![&arn],
+                )?;
+                Ok(arn)
+            })
+            .await?;
+        self.fanouts.forget(&forget);
+        Ok(arn)
     }
 
     /// `Unsubscribe`: the subscription and its pending deliveries go.
     pub async fn unsubscribe(&self, subscription_arn: String) -> Result<(), ServiceError> {
         let subscription = self.subscription(&subscription_arn)?;
+        let forget = subscription.topic_arn.clone();
         self.write(move |tx| {
             crate::deliver::drop_deliveries_of(tx, &subscription.arn)?;
             let gone = tx.execute("DELETE FROM sns_subscriptions WHERE arn = ?1", &params![&subscription.arn])?;
@@ -294,7 +300,9 @@ impl Sns {
             }
             Ok(())
         })
-        .await
+        .await?;
+        self.fanouts.forget(&forget);
+        Ok(())
     }
 
     /// One page of subscriptions, of the caller or of one topic.
@@ -399,6 +407,7 @@ impl Sns {
             Scope::MessageAttributes
         };
         let value = attributes::check_subscription_attribute(&name, &value, &s.protocol, scope)?;
+        let forget = subscription_arn.clone();
         if name == "FilterPolicyScope"
             && let (Some(policy), Some(new_scope)) =
                 (s.attribute("FilterPolicy"), Scope::parse(&value))
@@ -424,6 +433,8 @@ impl Sns {
             )?;
             Ok(())
         })
-        .await
+        .await?;
+        self.fanouts.forget(crate::fanout::topic_of(&forget));
+        Ok(())
     }
 }

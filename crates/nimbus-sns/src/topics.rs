@@ -208,6 +208,7 @@ impl Sns {
     /// topic succeeds, as on AWS.
     pub async fn delete_topic(&self, topic_arn: String) -> Result<(), ServiceError> {
         check_arn(&topic_arn, "TopicArn")?;
+        let forget = topic_arn.clone();
         self.write(move |tx| {
             tx.execute(
                 "DELETE FROM sns_deliveries WHERE subscription_arn IN
@@ -232,7 +233,9 @@ impl Sns {
             )?;
             Ok(())
         })
-        .await
+        .await?;
+        self.fanouts.forget(&forget);
+        Ok(())
     }
 
     /// One page of the caller's topics; the token is the last ARN of the previous page.
@@ -309,6 +312,7 @@ impl Sns {
             return Err(errors::invalid_parameter("AttributeName"));
         }
         let value = attributes::check_topic_attribute(&name, &value, topic.fifo)?;
+        let forget = topic_arn.clone();
         self.write(move |tx| {
             let Some(mut topic) = load(tx, &topic_arn)? else {
                 return abort(errors::topic_not_found());
@@ -327,7 +331,9 @@ impl Sns {
             )?;
             Ok(())
         })
-        .await
+        .await?;
+        self.fanouts.forget(&forget);
+        Ok(())
     }
 
     /// Per-topic delivery counters.
@@ -466,6 +472,7 @@ impl Sns {
         change: impl FnOnce(&str, &mut Vec<Value>) -> Result<(), ServiceError> + Send + 'static,
     ) -> Result<(), ServiceError> {
         self.topic(&topic_arn)?;
+        let forget = topic_arn.clone();
         self.write(move |tx| {
             let Some(mut topic) = load(tx, &topic_arn)? else {
                 return abort(errors::topic_not_found());
@@ -489,6 +496,8 @@ impl Sns {
             )?;
             Ok::<(), TxError<ServiceError>>(())
         })
-        .await
+        .await?;
+        self.fanouts.forget(&forget);
+        Ok(())
     }
 }
