@@ -198,3 +198,34 @@ def test_function_subscription_without_lambda_goes_to_dlq_after_retries(sns, sqs
     # Managed endpoints retry for 23 days; the first phases pass quickly on the test clock.
     clock.advance(30)
     assert receive_all(sqs, dlq_url, 1, timeout=1) == []
+
+
+def test_links_work_unsigned_when_signatures_are_enforced():
+    """With `--auth strict`, the SubscribeURL and UnsubscribeURL still work unsigned, as on AWS;
+    other unsigned SNS calls are refused."""
+    from nimbus_harness import NimbusServer
+
+    key, secret = "AKIDSTRICTSNS", "strict-secret"
+    server = NimbusServer("--auth", "strict", "--access-key", f"{key}:{secret}").start()
+    endpoint = HttpSubscriber()
+    try:
+        sns = server.client("sns", access_key=key, secret_key=secret)
+        topic = sns.create_topic(Name="t")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url)
+        _, confirmation = endpoint.next_json()
+        with urllib.request.urlopen(confirmation["SubscribeURL"], timeout=10) as resp:
+            assert resp.status == 200
+        sns.publish(TopicArn=topic, Message="hi")
+        _, notification = endpoint.next_json()
+        unsigned_list = f"{server.url}/?Action=ListTopics"
+        try:
+            urllib.request.urlopen(unsigned_list, timeout=10)
+            raise AssertionError("an unsigned ListTopics was accepted")
+        except urllib.error.HTTPError as err:
+            assert err.code == 403
+        with urllib.request.urlopen(notification["UnsubscribeURL"], timeout=10) as resp:
+            assert resp.status == 200
+        assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+    finally:
+        endpoint.close()
+        server.stop()
