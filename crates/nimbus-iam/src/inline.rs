@@ -32,7 +32,7 @@ impl Iam {
         let document = names::policy_document(document)?;
         let account = ctx.account_id.clone();
         let (role_name, policy_name) = (role_name.to_owned(), policy_name.to_owned());
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let role = roles::require(tx, &account, &role_name)?;
             let role_key = name_key(&role.name);
             let others: usize = tx
@@ -76,7 +76,7 @@ impl Iam {
     ) -> Result<InlinePolicy, ServiceError> {
         names::check_name(policy_name, "policyName")?;
         let role = self.get_role(ctx, role_name)?;
-        let found = self.read(|tx| {
+        let found = self.db.read(|tx| {
             tx.query_one(
                 "SELECT name, document FROM iam_role_policies \
                  WHERE account = ?1 AND role_key = ?2 AND name_key = ?3",
@@ -105,7 +105,7 @@ impl Iam {
         names::check_name(policy_name, "policyName")?;
         let account = ctx.account_id.clone();
         let (role_name, policy_name) = (role_name.to_owned(), policy_name.to_owned());
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let role = roles::require(tx, &account, &role_name)?;
             let deleted = tx.execute(
                 "DELETE FROM iam_role_policies WHERE account = ?1 AND role_key = ?2 AND name_key = ?3",
@@ -126,7 +126,7 @@ impl Iam {
         page: &PageRequest,
     ) -> Result<Page<String>, ServiceError> {
         let role = self.get_role(ctx, role_name)?;
-        let names = self.read(|tx| {
+        let names = self.db.read(|tx| {
             tx.query(
                 "SELECT name FROM iam_role_policies WHERE account = ?1 AND role_key = ?2 \
                  ORDER BY name_key",

@@ -22,7 +22,7 @@ mod sts_api;
 use std::sync::Arc;
 
 use nimbus_core::{Clock, ServiceError};
-use nimbus_store::{DbError, Store, Tx, TxError};
+use nimbus_store::{DbError, ServiceStore, Store, TxError};
 
 pub use iam_api::IamService;
 pub use inline::InlinePolicy;
@@ -34,7 +34,7 @@ pub use sts_api::StsService;
 
 /// The STS and IAM state of every account.
 pub struct Iam {
-    store: Store,
+    db: ServiceStore<ServiceError>,
     clock: Clock,
     /// The account of access keys that do not name one, as the edge derives it.
     default_account: String,
@@ -50,30 +50,10 @@ impl Iam {
         store.migrate("iam", schema::IAM_MIGRATIONS).await?;
         store.migrate("sts", schema::STS_MIGRATIONS).await?;
         Ok(Arc::new(Iam {
-            store,
+            db: ServiceStore::new(store, errors::internal),
             clock,
             default_account: default_account.to_owned(),
         }))
-    }
-
-    /// Runs `work` in the next group commit, mapping engine failures to AWS's internal error.
-    async fn write<T, F>(&self, work: F) -> Result<T, ServiceError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<ServiceError>> + Send + 'static,
-    {
-        self.store.write(work).await.map_err(|err| match err {
-            TxError::Abort(err) => err,
-            TxError::Db(err) => errors::internal(&err),
-        })
-    }
-
-    /// Runs a short read on a snapshot of committed state.
-    fn read<T>(
-        &self,
-        work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
-    ) -> Result<T, ServiceError> {
-        self.store.read(work).map_err(|err| errors::internal(&err))
     }
 
     /// Deletes every role and policy of every account.
@@ -87,13 +67,14 @@ impl Iam {
     }
 
     async fn wipe(&self, tables: &'static [&'static str]) -> Result<(), ServiceError> {
-        self.write(move |tx| {
-            for table in tables {
-                tx.execute(&format!("DELETE FROM {table}"), &[])?;
-            }
-            Ok(())
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                for table in tables {
+                    tx.execute(&format!("DELETE FROM {table}"), &[])?;
+                }
+                Ok(())
+            })
+            .await
     }
 }
 

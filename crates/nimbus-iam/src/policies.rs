@@ -161,7 +161,7 @@ impl Iam {
             created_at_ms: self.clock.now_ms(),
             aws_managed: false,
         };
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let exists = tx.query_one(
                 "SELECT 1 FROM iam_policies WHERE account = ?1 AND name_key = ?2",
                 &params![&account, name_key(&policy.name)],
@@ -195,30 +195,32 @@ impl Iam {
         ctx: &RequestContext,
         arn: &str,
     ) -> Result<ManagedPolicy, ServiceError> {
-        self.read(|tx| find(tx, &ctx.account_id, arn))?
+        self.db
+            .read(|tx| find(tx, &ctx.account_id, arn))?
             .ok_or_else(|| errors::no_such_policy(arn))
     }
 
     /// Deletes a customer-managed policy that no role uses any more.
     pub async fn delete_policy(&self, ctx: &RequestContext, arn: &str) -> Result<(), ServiceError> {
         let (account, arn) = (ctx.account_id.clone(), arn.to_owned());
-        self.write(move |tx| {
-            let Some(policy) = find(tx, &account, &arn)? else {
-                return abort(errors::no_such_policy(&arn));
-            };
-            if policy.aws_managed {
-                return abort(errors::no_such_policy(&arn));
-            }
-            if policy.attachment_count > 0 {
-                return abort(errors::policy_is_attached());
-            }
-            tx.execute(
-                "DELETE FROM iam_policies WHERE account = ?1 AND arn = ?2",
-                &params![&account, &arn],
-            )?;
-            Ok(())
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                let Some(policy) = find(tx, &account, &arn)? else {
+                    return abort(errors::no_such_policy(&arn));
+                };
+                if policy.aws_managed {
+                    return abort(errors::no_such_policy(&arn));
+                }
+                if policy.attachment_count > 0 {
+                    return abort(errors::policy_is_attached());
+                }
+                tx.execute(
+                    "DELETE FROM iam_policies WHERE account = ?1 AND arn = ?2",
+                    &params![&account, &arn],
+                )?;
+                Ok(())
+            })
+            .await
     }
 
     pub fn list_policies(
@@ -232,7 +234,7 @@ impl Iam {
         let prefix = path_prefix.unwrap_or("/");
         names::check_path_prefix(prefix)?;
         let account = &ctx.account_id;
-        let mut policies = self.read(|tx| {
+        let mut policies = self.db.read(|tx| {
             let counts = attachment_counts(tx, account)?;
             let mut policies = Vec::new();
             if scope != PolicyScope::Aws {
@@ -280,7 +282,7 @@ impl Iam {
         names::check_name(role_name, "roleName")?;
         let (account, role_name, arn) =
             (ctx.account_id.clone(), role_name.to_owned(), arn.to_owned());
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let role = roles::require(tx, &account, &role_name)?;
             let Some(policy) = find(tx, &account, &arn)? else {
                 return abort(errors::policy_not_attachable(&arn));
@@ -321,7 +323,7 @@ impl Iam {
         names::check_name(role_name, "roleName")?;
         let (account, role_name, arn) =
             (ctx.account_id.clone(), role_name.to_owned(), arn.to_owned());
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let role = roles::require(tx, &account, &role_name)?;
             let detached = tx.execute(
                 "DELETE FROM iam_role_attachments WHERE account = ?1 AND role_key = ?2 AND policy_arn = ?3",
@@ -345,7 +347,7 @@ impl Iam {
         let prefix = path_prefix.unwrap_or("/");
         names::check_path_prefix(prefix)?;
         let role = self.get_role(ctx, role_name)?;
-        let mut attached = self.read(|tx| {
+        let mut attached = self.db.read(|tx| {
             tx.query(
                 "SELECT policy_name, policy_arn FROM iam_role_attachments \
                  WHERE account = ?1 AND role_key = ?2",

@@ -138,7 +138,7 @@ impl Iam {
             tags: new.tags,
             created_at_ms: self.clock.now_ms(),
         };
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             if load(tx, &role.account, &role.name)?.is_some() {
                 return abort(errors::role_exists(&role.name));
             }
@@ -167,13 +167,14 @@ impl Iam {
 
     pub fn get_role(&self, ctx: &RequestContext, name: &str) -> Result<Role, ServiceError> {
         names::check_name(name, "roleName")?;
-        self.read(|tx| load(tx, &ctx.account_id, name))?
+        self.db
+            .read(|tx| load(tx, &ctx.account_id, name))?
             .ok_or_else(|| errors::no_such_role(name))
     }
 
     /// The role an ARN names, when it was created here.
     pub fn role_by_arn(&self, account: &str, name: &str) -> Result<Option<Role>, ServiceError> {
-        self.read(|tx| load(tx, account, name))
+        self.db.read(|tx| load(tx, account, name))
     }
 
     pub fn list_roles(
@@ -184,7 +185,7 @@ impl Iam {
     ) -> Result<Page<Role>, ServiceError> {
         let prefix = path_prefix.unwrap_or("/");
         names::check_path_prefix(prefix)?;
-        let roles = self.read(|tx| {
+        let roles = self.db.read(|tx| {
             tx.query(
                 &format!("SELECT {COLUMNS} FROM iam_roles WHERE account = ?1 ORDER BY name_key"),
                 &params![&ctx.account_id],
@@ -204,29 +205,32 @@ impl Iam {
     pub async fn delete_role(&self, ctx: &RequestContext, name: &str) -> Result<(), ServiceError> {
         names::check_name(name, "roleName")?;
         let (account, name) = (ctx.account_id.clone(), name.to_owned());
-        self.write(move |tx| {
-            require(tx, &account, &name)?;
-            let key = name_key(&name);
-            let count = |tx: &mut dyn Tx, table: &str| -> Result<i64, DbError> {
-                let row = tx.query_one(
-                    &format!("SELECT COUNT(*) FROM {table} WHERE account = ?1 AND role_key = ?2"),
+        self.db
+            .write(move |tx| {
+                require(tx, &account, &name)?;
+                let key = name_key(&name);
+                let count = |tx: &mut dyn Tx, table: &str| -> Result<i64, DbError> {
+                    let row = tx.query_one(
+                        &format!(
+                            "SELECT COUNT(*) FROM {table} WHERE account = ?1 AND role_key = ?2"
+                        ),
+                        &params![&account, &key],
+                    )?;
+                    row.map_or(Ok(0), |r| r.i64(0))
+                };
+                if count(tx, "iam_role_attachments")? > 0 {
+                    return abort(errors::role_has_attached_policies());
+                }
+                if count(tx, "iam_role_policies")? > 0 {
+                    return abort(errors::role_has_inline_policies());
+                }
+                tx.execute(
+                    "DELETE FROM iam_roles WHERE account = ?1 AND name_key = ?2",
                     &params![&account, &key],
                 )?;
-                row.map_or(Ok(0), |r| r.i64(0))
-            };
-            if count(tx, "iam_role_attachments")? > 0 {
-                return abort(errors::role_has_attached_policies());
-            }
-            if count(tx, "iam_role_policies")? > 0 {
-                return abort(errors::role_has_inline_policies());
-            }
-            tx.execute(
-                "DELETE FROM iam_roles WHERE account = ?1 AND name_key = ?2",
-                &params![&account, &key],
-            )?;
-            Ok(())
-        })
-        .await
+                Ok(())
+            })
+            .await
     }
 
     pub async fn update_assume_role_policy(
@@ -238,15 +242,16 @@ impl Iam {
         names::check_name(name, "roleName")?;
         let document = names::policy_document(document)?;
         let (account, name) = (ctx.account_id.clone(), name.to_owned());
-        self.write(move |tx| {
-            require(tx, &account, &name)?;
-            tx.execute(
+        self.db
+            .write(move |tx| {
+                require(tx, &account, &name)?;
+                tx.execute(
                 "UPDATE iam_roles SET assume_role_policy = ?3 WHERE account = ?1 AND name_key = ?2",
                 &params![&account, name_key(&name), &document],
             )?;
-            Ok(())
-        })
-        .await
+                Ok(())
+            })
+            .await
     }
 
     pub async fn tag_role(
@@ -258,18 +263,19 @@ impl Iam {
         names::check_name(name, "roleName")?;
         names::check_tags(&tags)?;
         let (account, name) = (ctx.account_id.clone(), name.to_owned());
-        self.write(move |tx| {
-            let mut role = require(tx, &account, &name)?;
-            names::merge_tags(&mut role.tags, tags);
-            if role.tags.len() > names::MAX_TAGS {
-                return abort(errors::limit_exceeded(
-                    "The number of tags has reached the maximum limit.",
-                ));
-            }
-            save_tags(tx, &role)?;
-            Ok(())
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                let mut role = require(tx, &account, &name)?;
+                names::merge_tags(&mut role.tags, tags);
+                if role.tags.len() > names::MAX_TAGS {
+                    return abort(errors::limit_exceeded(
+                        "The number of tags has reached the maximum limit.",
+                    ));
+                }
+                save_tags(tx, &role)?;
+                Ok(())
+            })
+            .await
     }
 
     pub async fn untag_role(
@@ -280,14 +286,15 @@ impl Iam {
     ) -> Result<(), ServiceError> {
         names::check_name(name, "roleName")?;
         let (account, name) = (ctx.account_id.clone(), name.to_owned());
-        self.write(move |tx| {
-            let mut role = require(tx, &account, &name)?;
-            role.tags
-                .retain(|(k, _)| !keys.iter().any(|gone| gone.eq_ignore_ascii_case(k)));
-            save_tags(tx, &role)?;
-            Ok(())
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                let mut role = require(tx, &account, &name)?;
+                role.tags
+                    .retain(|(k, _)| !keys.iter().any(|gone| gone.eq_ignore_ascii_case(k)));
+                save_tags(tx, &role)?;
+                Ok(())
+            })
+            .await
     }
 
     pub fn list_role_tags(

@@ -60,7 +60,7 @@ impl Iam {
         if !key.starts_with(ids::TEMPORARY_KEY_PREFIX) {
             return Ok(None);
         }
-        self.read(|tx| {
+        self.db.read(|tx| {
             tx.query_one(
                 "SELECT account, identity_arn, user_id, assumed_role FROM sts_credentials \
                  WHERE access_key_id = ?1",
@@ -161,30 +161,31 @@ impl Iam {
             identity,
         };
         let row = issued.clone();
-        self.write(move |tx| {
-            tx.execute(
-                "DELETE FROM sts_credentials WHERE expires_at < ?1",
-                &params![now - EXPIRED_KEPT_MS],
-            )?;
-            tx.execute(
-                "INSERT INTO sts_credentials (access_key_id, account, secret_access_key, \
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "DELETE FROM sts_credentials WHERE expires_at < ?1",
+                    &params![now - EXPIRED_KEPT_MS],
+                )?;
+                tx.execute(
+                    "INSERT INTO sts_credentials (access_key_id, account, secret_access_key, \
                  session_token, identity_arn, user_id, assumed_role, issued_at, expires_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                &params![
-                    &row.access_key_id,
-                    &row.identity.account,
-                    &row.secret_access_key,
-                    &row.session_token,
-                    &row.identity.arn,
-                    &row.identity.user_id,
-                    assumed_role,
-                    now,
-                    row.expires_at_ms,
-                ],
-            )?;
-            Ok(())
-        })
-        .await?;
+                    &params![
+                        &row.access_key_id,
+                        &row.identity.account,
+                        &row.secret_access_key,
+                        &row.session_token,
+                        &row.identity.arn,
+                        &row.identity.user_id,
+                        assumed_role,
+                        now,
+                        row.expires_at_ms,
+                    ],
+                )?;
+                Ok(())
+            })
+            .await?;
         Ok(issued)
     }
 }
@@ -194,7 +195,7 @@ impl CredentialLookup for Iam {
         if !access_key_id.starts_with(ids::TEMPORARY_KEY_PREFIX) {
             return None;
         }
-        let found = self.store.read(|tx| {
+        let found = self.db.store().read(|tx| {
             tx.query_one(
                 "SELECT secret_access_key, session_token, expires_at FROM sts_credentials \
                  WHERE access_key_id = ?1",

@@ -165,6 +165,7 @@ impl Sns {
     /// FIFO deduplication ids are kept for five minutes; older ones are dropped here.
     async fn forget_expired_dedup_ids(&self, now: i64) {
         let swept = self
+            .db
             .write(move |tx| {
                 tx.execute(
                     "DELETE FROM sns_dedup WHERE expires_at <= ?1",
@@ -179,7 +180,7 @@ impl Sns {
     }
 
     fn due(&self, now: i64) -> Result<Vec<Due>, ServiceError> {
-        self.read(|tx| {
+        self.db.read(|tx| {
             tx.query(
                 "SELECT d.id, d.message_row, d.subscription_arn, d.kind, d.lane, d.attempt
                  FROM sns_deliveries d
@@ -195,7 +196,7 @@ impl Sns {
     }
 
     fn next_due(&self, now: i64) -> Result<Option<i64>, ServiceError> {
-        self.read(|tx| {
+        self.db.read(|tx| {
             tx.query_one(
                 "SELECT MIN(due_at) FROM sns_deliveries WHERE due_at > ?1",
                 &params![now],
@@ -260,7 +261,7 @@ impl Sns {
     /// Attempts one delivery and records the outcome; true when the lane may go on.
     async fn deliver_one(&self, d: &Due) -> Result<bool, ServiceError> {
         let message = match d.message_row {
-            Some(row) => self.read(|tx| {
+            Some(row) => self.db.read(|tx| {
                 tx.query_one(
                     "SELECT id, message_id, topic_arn, subject, body, per_protocol, attributes, group_id,
                             dedup_id, sequence_number, published_at, trace_header, base_url
@@ -336,36 +337,37 @@ impl Sns {
         let (id, row, delivered) = (d.id, d.message_row, matches!(outcome, Outcome::Delivered));
         let topic_arn = s.map(|s| s.topic_arn.clone());
         let is_notification = d.kind == "notification";
-        self.write(move |tx| {
-            if let Some(at) = retry_at {
-                tx.execute(
+        self.db
+            .write(move |tx| {
+                if let Some(at) = retry_at {
+                    tx.execute(
                     "UPDATE sns_deliveries SET attempt = attempt + 1, due_at = ?2 WHERE id = ?1",
                     &params![id, at],
                 )?;
-                return Ok(());
-            }
-            if tx.execute("DELETE FROM sns_deliveries WHERE id = ?1", &params![id])? == 0 {
-                return Ok(());
-            }
-            if let Some(row) = row {
-                release_message(tx, row)?;
-            }
-            if let (Some(topic), true) = (topic_arn, is_notification) {
-                let column = if delivered { "delivered" } else { "failed" };
-                tx.execute(
-                    &format!("UPDATE sns_topics SET {column} = {column} + 1 WHERE arn = ?1"),
-                    &params![topic],
-                )?;
-            }
-            Ok(())
-        })
-        .await?;
+                    return Ok(());
+                }
+                if tx.execute("DELETE FROM sns_deliveries WHERE id = ?1", &params![id])? == 0 {
+                    return Ok(());
+                }
+                if let Some(row) = row {
+                    release_message(tx, row)?;
+                }
+                if let (Some(topic), true) = (topic_arn, is_notification) {
+                    let column = if delivered { "delivered" } else { "failed" };
+                    tx.execute(
+                        &format!("UPDATE sns_topics SET {column} = {column} + 1 WHERE arn = ?1"),
+                        &params![topic],
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
         Ok(delivered)
     }
 
     /// Every kept email, email-json and SMS notification, oldest first.
     pub fn notifications(&self) -> Result<Vec<Notification>, ServiceError> {
-        self.read(|tx| {
+        self.db.read(|tx| {
             tx.query(
                 "SELECT subscription_arn, protocol, endpoint, body, created_at, account, region
                  FROM sns_notifications ORDER BY id",

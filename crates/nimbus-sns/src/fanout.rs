@@ -66,7 +66,7 @@ impl Sns {
             return Ok(Arc::clone(found));
         }
         let generation = self.fanouts.generation.load(Ordering::SeqCst);
-        let loaded = self.read(|tx| {
+        let loaded = self.db.read(|tx| {
             let Some(topic) = topics::load(tx, topic_arn)? else {
                 return Ok(None);
             };

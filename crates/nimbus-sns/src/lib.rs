@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use nimbus_core::effects::{FunctionInvoker, QueueSender};
 use nimbus_core::{Clock, ServiceError};
-use nimbus_store::{DbError, Store, Tx, TxError};
+use nimbus_store::{DbError, ServiceStore, Store, TxError};
 use tokio::sync::Notify;
 
 pub use api::SnsService;
@@ -46,7 +46,7 @@ pub struct Endpoints {
 
 /// The SNS service.
 pub struct Sns {
-    store: Store,
+    db: ServiceStore<ServiceError>,
     clock: Clock,
     endpoints: Endpoints,
     /// Poked after a publish commits so the delivery worker does not wait for its next tick.
@@ -71,32 +71,12 @@ impl Sns {
             signer,
             fanouts: fanout::FanoutCache::default(),
             signatures: parking_lot::Mutex::default(),
-            store,
+            db: ServiceStore::new(store, errors::internal),
             clock,
             endpoints,
             outbox_ready: Notify::new(),
             http: http::HttpClient::new(),
         }))
-    }
-
-    /// Runs `work` in the next group commit, mapping engine failures to AWS's internal error.
-    async fn write<T, F>(&self, work: F) -> Result<T, ServiceError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<ServiceError>> + Send + 'static,
-    {
-        self.store.write(work).await.map_err(|err| match err {
-            TxError::Abort(err) => err,
-            TxError::Db(err) => errors::internal(&err),
-        })
-    }
-
-    /// Runs a short read on a snapshot of committed state.
-    fn read<T>(
-        &self,
-        work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
-    ) -> Result<T, ServiceError> {
-        self.store.read(work).map_err(|err| errors::internal(&err))
     }
 
     /// The certificate that verifies message signatures (served at SigningCertURL).
@@ -106,13 +86,14 @@ impl Sns {
 
     /// Deletes every topic, subscription and pending delivery of every account and region.
     pub async fn reset(&self) -> Result<(), ServiceError> {
-        self.write(|tx| {
-            for table in schema::TABLES {
-                tx.execute(&format!("DELETE FROM {table}"), &[])?;
-            }
-            Ok(())
-        })
-        .await?;
+        self.db
+            .write(|tx| {
+                for table in schema::TABLES {
+                    tx.execute(&format!("DELETE FROM {table}"), &[])?;
+                }
+                Ok(())
+            })
+            .await?;
         self.fanouts.clear();
         Ok(())
     }

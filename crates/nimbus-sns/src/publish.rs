@@ -268,6 +268,7 @@ impl Sns {
         let base_url = ctx.base_url.clone();
         let trace_header = ctx.trace_header.clone();
         let (results, queued) = self
+            .db
             .write(move |tx| {
                 let topic_arn = &fanout.topic.arn;
                 let mut queued = 0usize;
@@ -436,7 +437,7 @@ impl Sns {
             ctx.region.clone(),
             self.clock.now_ms(),
         );
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             tx.execute(
                 "INSERT INTO sns_notifications (account, region, subscription_arn, protocol, endpoint, body, created_at)
                  VALUES (?1, ?2, NULL, 'sms', ?3, ?4, ?5)",

@@ -170,7 +170,7 @@ impl Sns {
         let (account, region) = arn_scope(&s.arn);
         let (arn, protocol, endpoint) = (s.arn.clone(), s.protocol.clone(), s.endpoint.clone());
         let now = self.clock.now_ms();
-        let kept = self
+        let kept = self.db
             .write(move |tx| {
                 tx.execute(
                     "INSERT INTO sns_notifications (account, region, subscription_arn, protocol, endpoint, body, created_at)

@@ -159,7 +159,8 @@ impl Sns {
         if !valid {
             return Err(errors::invalid_parameter("SubscriptionArn"));
         }
-        self.read(|tx| load(tx, subscription_arn))?
+        self.db
+            .read(|tx| load(tx, subscription_arn))?
             .ok_or_else(errors::subscription_not_found)
     }
 
@@ -200,7 +201,7 @@ impl Sns {
             ctx.region.clone(),
             ctx.base_url.clone(),
         );
-        let (result, handshake) = self
+        let (result, handshake) = self.db
             .write(move |tx| {
                 let existing = tx.query_one(
                     &format!(
@@ -265,6 +266,7 @@ impl Sns {
         self.topic(&topic_arn)?;
         let forget = topic_arn.clone();
         let arn = self
+            .db
             .write(move |tx| {
                 let row = tx.query_one(
                     "SELECT arn FROM sns_subscriptions WHERE topic_arn = ?1 AND token = ?2",
@@ -289,7 +291,7 @@ impl Sns {
     pub async fn unsubscribe(&self, subscription_arn: String) -> Result<(), ServiceError> {
         let subscription = self.subscription(&subscription_arn)?;
         let forget = subscription.topic_arn.clone();
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             crate::deliver::drop_deliveries_of(tx, &subscription.arn)?;
             let gone = tx.execute("DELETE FROM sns_subscriptions WHERE arn = ?1", &params![&subscription.arn])?;
             if gone > 0 {
@@ -318,7 +320,7 @@ impl Sns {
         let after = next_token.unwrap_or_default();
         let (account, region) = (ctx.account_id.clone(), ctx.region.clone());
         let limit = (PAGE_SIZE + 1) as i64;
-        let mut rows = self.read(|tx| {
+        let mut rows = self.db.read(|tx| {
             let rows = match &topic_arn {
                 Some(topic) => tx.query(
                     "SELECT arn, account, protocol, endpoint, topic_arn, confirmed FROM sns_subscriptions
@@ -360,7 +362,7 @@ impl Sns {
         subscription_arn: &str,
     ) -> Result<BTreeMap<String, String>, ServiceError> {
         let s = self.subscription(subscription_arn)?;
-        let topic = self.read(|tx| topics::load(tx, &s.topic_arn))?;
+        let topic = self.db.read(|tx| topics::load(tx, &s.topic_arn))?;
         let mut out: BTreeMap<String, String> = s
             .attributes
             .iter()
@@ -415,25 +417,26 @@ impl Sns {
             nimbus_pattern::sns::FilterPolicy::parse(policy, new_scope)
                 .map_err(|e| errors::invalid_parameter(format!("FilterPolicy: {e}")))?;
         }
-        self.write(move |tx| {
-            let Some(mut s) = load(tx, &subscription_arn)? else {
-                return abort(errors::subscription_not_found());
-            };
-            if value.is_empty() {
-                s.attributes.remove(&name);
-            } else {
-                s.attributes.insert(name, value);
-            }
-            tx.execute(
-                "UPDATE sns_subscriptions SET attributes = ?2 WHERE arn = ?1",
-                &params![
-                    subscription_arn,
-                    serde_json::to_string(&s.attributes).unwrap_or_default()
-                ],
-            )?;
-            Ok(())
-        })
-        .await?;
+        self.db
+            .write(move |tx| {
+                let Some(mut s) = load(tx, &subscription_arn)? else {
+                    return abort(errors::subscription_not_found());
+                };
+                if value.is_empty() {
+                    s.attributes.remove(&name);
+                } else {
+                    s.attributes.insert(name, value);
+                }
+                tx.execute(
+                    "UPDATE sns_subscriptions SET attributes = ?2 WHERE arn = ?1",
+                    &params![
+                        subscription_arn,
+                        serde_json::to_string(&s.attributes).unwrap_or_default()
+                    ],
+                )?;
+                Ok(())
+            })
+            .await?;
         self.fanouts.forget(crate::fanout::topic_of(&forget));
         Ok(())
     }

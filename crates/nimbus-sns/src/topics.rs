@@ -128,7 +128,8 @@ impl Sns {
     /// Loads a topic or fails with `NotFound`.
     pub(crate) fn topic(&self, topic_arn: &str) -> Result<Topic, ServiceError> {
         check_arn(topic_arn, "TopicArn")?;
-        self.read(|tx| load(tx, topic_arn))?
+        self.db
+            .read(|tx| load(tx, topic_arn))?
             .ok_or_else(errors::topic_not_found)
     }
 
@@ -166,7 +167,7 @@ impl Sns {
             ctx.region.clone(),
             topic_arn.clone(),
         );
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             if let Some(existing) = load(tx, &topic_arn)? {
                 let differs = given
                     .iter()
@@ -209,31 +210,32 @@ impl Sns {
     pub async fn delete_topic(&self, topic_arn: String) -> Result<(), ServiceError> {
         check_arn(&topic_arn, "TopicArn")?;
         let forget = topic_arn.clone();
-        self.write(move |tx| {
-            tx.execute(
-                "DELETE FROM sns_deliveries WHERE subscription_arn IN
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "DELETE FROM sns_deliveries WHERE subscription_arn IN
                    (SELECT arn FROM sns_subscriptions WHERE topic_arn = ?1)",
-                &params![&topic_arn],
-            )?;
-            tx.execute(
-                "DELETE FROM sns_messages WHERE topic_arn = ?1",
-                &params![&topic_arn],
-            )?;
-            tx.execute(
-                "DELETE FROM sns_subscriptions WHERE topic_arn = ?1",
-                &params![&topic_arn],
-            )?;
-            tx.execute(
-                "DELETE FROM sns_dedup WHERE topic_arn = ?1",
-                &params![&topic_arn],
-            )?;
-            tx.execute(
-                "DELETE FROM sns_topics WHERE arn = ?1",
-                &params![&topic_arn],
-            )?;
-            Ok(())
-        })
-        .await?;
+                    &params![&topic_arn],
+                )?;
+                tx.execute(
+                    "DELETE FROM sns_messages WHERE topic_arn = ?1",
+                    &params![&topic_arn],
+                )?;
+                tx.execute(
+                    "DELETE FROM sns_subscriptions WHERE topic_arn = ?1",
+                    &params![&topic_arn],
+                )?;
+                tx.execute(
+                    "DELETE FROM sns_dedup WHERE topic_arn = ?1",
+                    &params![&topic_arn],
+                )?;
+                tx.execute(
+                    "DELETE FROM sns_topics WHERE arn = ?1",
+                    &params![&topic_arn],
+                )?;
+                Ok(())
+            })
+            .await?;
         self.fanouts.forget(&forget);
         Ok(())
     }
@@ -246,7 +248,7 @@ impl Sns {
     ) -> Result<(Vec<String>, Option<String>), ServiceError> {
         let after = next_token.unwrap_or_default();
         let (account, region) = (ctx.account_id.clone(), ctx.region.clone());
-        let mut arns = self.read(|tx| {
+        let mut arns = self.db.read(|tx| {
             tx.query(
                 "SELECT arn FROM sns_topics WHERE account = ?1 AND region = ?2 AND arn > ?3
                  ORDER BY arn LIMIT ?4",
@@ -270,7 +272,7 @@ impl Sns {
     ) -> Result<BTreeMap<String, String>, ServiceError> {
         let topic = self.topic(topic_arn)?;
         let arn_owned = topic.arn.clone();
-        let (confirmed, pending, deleted) = self.read(|tx| {
+        let (confirmed, pending, deleted) = self.db.read(|tx| {
             let row = tx.query_one(
                 "SELECT COALESCE(SUM(confirmed), 0), COUNT(*) - COALESCE(SUM(confirmed), 0),
                         (SELECT subscriptions_deleted FROM sns_topics WHERE arn = ?1)
@@ -313,25 +315,26 @@ impl Sns {
         }
         let value = attributes::check_topic_attribute(&name, &value, topic.fifo)?;
         let forget = topic_arn.clone();
-        self.write(move |tx| {
-            let Some(mut topic) = load(tx, &topic_arn)? else {
-                return abort(errors::topic_not_found());
-            };
-            if value.is_empty() && name != "DisplayName" {
-                topic.attributes.remove(&name);
-            } else {
-                topic.attributes.insert(name, value);
-            }
-            tx.execute(
-                "UPDATE sns_topics SET attributes = ?2 WHERE arn = ?1",
-                &params![
-                    topic_arn,
-                    serde_json::to_string(&topic.attributes).unwrap_or_default()
-                ],
-            )?;
-            Ok(())
-        })
-        .await?;
+        self.db
+            .write(move |tx| {
+                let Some(mut topic) = load(tx, &topic_arn)? else {
+                    return abort(errors::topic_not_found());
+                };
+                if value.is_empty() && name != "DisplayName" {
+                    topic.attributes.remove(&name);
+                } else {
+                    topic.attributes.insert(name, value);
+                }
+                tx.execute(
+                    "UPDATE sns_topics SET attributes = ?2 WHERE arn = ?1",
+                    &params![
+                        topic_arn,
+                        serde_json::to_string(&topic.attributes).unwrap_or_default()
+                    ],
+                )?;
+                Ok(())
+            })
+            .await?;
         self.fanouts.forget(&forget);
         Ok(())
     }
@@ -339,22 +342,23 @@ impl Sns {
     /// Per-topic delivery counters.
     pub fn topic_counters(&self, topic_arn: &str) -> Result<TopicCounters, ServiceError> {
         let arn = topic_arn.to_owned();
-        self.read(|tx| {
-            let row = tx.query_one(
+        self.db
+            .read(|tx| {
+                let row = tx.query_one(
                 "SELECT published, delivered, failed, filtered_out FROM sns_topics WHERE arn = ?1",
                 &params![arn],
             )?;
-            row.map(|r| {
-                Ok(TopicCounters {
-                    published: r.i64(0)?,
-                    delivered: r.i64(1)?,
-                    failed: r.i64(2)?,
-                    filtered_out: r.i64(3)?,
+                row.map(|r| {
+                    Ok(TopicCounters {
+                        published: r.i64(0)?,
+                        delivered: r.i64(1)?,
+                        failed: r.i64(2)?,
+                        filtered_out: r.i64(3)?,
+                    })
                 })
-            })
-            .transpose()
-        })?
-        .ok_or_else(errors::topic_not_found)
+                .transpose()
+            })?
+            .ok_or_else(errors::topic_not_found)
     }
 
     /// Adds or replaces tags on a topic.
@@ -391,30 +395,32 @@ impl Sns {
         change: impl FnOnce(&mut BTreeMap<String, String>) -> Result<(), ServiceError> + Send + 'static,
     ) -> Result<(), ServiceError> {
         check_arn(&resource_arn, "ResourceArn").map_err(|_| errors::resource_not_found())?;
-        self.write(move |tx| {
-            let Some(mut topic) = load(tx, &resource_arn)? else {
-                return abort(errors::resource_not_found());
-            };
-            if let Err(err) = change(&mut topic.tags) {
-                return abort(err);
-            }
-            tx.execute(
-                "UPDATE sns_topics SET tags = ?2 WHERE arn = ?1",
-                &params![
-                    resource_arn,
-                    serde_json::to_string(&topic.tags).unwrap_or_default()
-                ],
-            )?;
-            Ok(())
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                let Some(mut topic) = load(tx, &resource_arn)? else {
+                    return abort(errors::resource_not_found());
+                };
+                if let Err(err) = change(&mut topic.tags) {
+                    return abort(err);
+                }
+                tx.execute(
+                    "UPDATE sns_topics SET tags = ?2 WHERE arn = ?1",
+                    &params![
+                        resource_arn,
+                        serde_json::to_string(&topic.tags).unwrap_or_default()
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
     }
 
     /// A topic's tags.
     pub fn topic_tags(&self, resource_arn: &str) -> Result<BTreeMap<String, String>, ServiceError> {
         check_arn(resource_arn, "ResourceArn").map_err(|_| errors::resource_not_found())?;
         let arn = resource_arn.to_owned();
-        self.read(|tx| load(tx, &arn))?
+        self.db
+            .read(|tx| load(tx, &arn))?
             .map(|t| t.tags)
             .ok_or_else(errors::resource_not_found)
     }
@@ -473,30 +479,31 @@ impl Sns {
     ) -> Result<(), ServiceError> {
         self.topic(&topic_arn)?;
         let forget = topic_arn.clone();
-        self.write(move |tx| {
-            let Some(mut topic) = load(tx, &topic_arn)? else {
-                return abort(errors::topic_not_found());
-            };
-            let mut policy: Value = topic
-                .attribute("Policy")
-                .and_then(|p| serde_json::from_str(p).ok())
-                .unwrap_or_else(|| json!({"Version": "2008-10-17", "Statement": []}));
-            let mut statements = policy["Statement"].as_array().cloned().unwrap_or_default();
-            if let Err(err) = change(&topic_arn, &mut statements) {
-                return abort(err);
-            }
-            policy["Statement"] = Value::Array(statements);
-            topic.attributes.insert("Policy".into(), policy.to_string());
-            tx.execute(
-                "UPDATE sns_topics SET attributes = ?2 WHERE arn = ?1",
-                &params![
-                    topic_arn,
-                    serde_json::to_string(&topic.attributes).unwrap_or_default()
-                ],
-            )?;
-            Ok::<(), TxError<ServiceError>>(())
-        })
-        .await?;
+        self.db
+            .write(move |tx| {
+                let Some(mut topic) = load(tx, &topic_arn)? else {
+                    return abort(errors::topic_not_found());
+                };
+                let mut policy: Value = topic
+                    .attribute("Policy")
+                    .and_then(|p| serde_json::from_str(p).ok())
+                    .unwrap_or_else(|| json!({"Version": "2008-10-17", "Statement": []}));
+                let mut statements = policy["Statement"].as_array().cloned().unwrap_or_default();
+                if let Err(err) = change(&topic_arn, &mut statements) {
+                    return abort(err);
+                }
+                policy["Statement"] = Value::Array(statements);
+                topic.attributes.insert("Policy".into(), policy.to_string());
+                tx.execute(
+                    "UPDATE sns_topics SET attributes = ?2 WHERE arn = ?1",
+                    &params![
+                        topic_arn,
+                        serde_json::to_string(&topic.attributes).unwrap_or_default()
+                    ],
+                )?;
+                Ok::<(), TxError<ServiceError>>(())
+            })
+            .await?;
         self.fanouts.forget(&forget);
         Ok(())
     }

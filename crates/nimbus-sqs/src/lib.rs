@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use nimbus_core::{Clock, RequestContext, ServiceError};
-use nimbus_store::{DbError, Store, Tx, TxError};
+use nimbus_store::{DbError, ServiceStore, Store, TxError};
 use parking_lot::RwLock;
 use queue::{Queue, QueueKey};
 
@@ -37,7 +37,7 @@ pub use receive::{ReceiveOptions, ReceivedMessage};
 
 /// The SQS service.
 pub struct Sqs {
-    store: Store,
+    db: ServiceStore<ServiceError>,
     clock: Clock,
     waiters: waiters::Waiters,
     /// Queue metadata by key, so message operations skip a lookup. Every change to a queue
@@ -53,32 +53,12 @@ impl Sqs {
     pub async fn open(store: Store, clock: Clock) -> Result<Arc<Sqs>, DbError> {
         store.migrate("sqs", schema::MIGRATIONS).await?;
         Ok(Arc::new(Sqs {
-            store,
+            db: ServiceStore::new(store, errors::internal),
             clock,
             waiters: waiters::Waiters::default(),
             queues: RwLock::default(),
             shutdown: std::sync::OnceLock::new(),
         }))
-    }
-
-    /// Runs `work` in the next group commit, mapping engine failures to AWS's internal error.
-    async fn write<T, F>(&self, work: F) -> Result<T, ServiceError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<ServiceError>> + Send + 'static,
-    {
-        self.store.write(work).await.map_err(|err| match err {
-            TxError::Abort(err) => err,
-            TxError::Db(err) => errors::internal(&err),
-        })
-    }
-
-    /// Runs a short read on a snapshot of committed state.
-    fn read<T>(
-        &self,
-        work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
-    ) -> Result<T, ServiceError> {
-        self.store.read(work).map_err(|err| errors::internal(&err))
     }
 
     /// The queue a URL names, from the cache or the store.
@@ -92,7 +72,8 @@ impl Sqs {
             return Ok(Arc::clone(queue));
         }
         let queue = Arc::new(
-            self.read(|tx| queue::load(tx, &key))?
+            self.db
+                .read(|tx| queue::load(tx, &key))?
                 .ok_or_else(errors::queue_does_not_exist)?,
         );
         self.queues.write().insert(key, Arc::clone(&queue));
@@ -115,13 +96,14 @@ impl Sqs {
 
     /// Deletes every queue and message of every account and region.
     pub async fn reset(&self) -> Result<(), ServiceError> {
-        self.write(|tx| {
-            for table in schema::TABLES {
-                tx.execute(&format!("DELETE FROM {table}"), &[])?;
-            }
-            Ok(())
-        })
-        .await?;
+        self.db
+            .write(|tx| {
+                for table in schema::TABLES {
+                    tx.execute(&format!("DELETE FROM {table}"), &[])?;
+                }
+                Ok(())
+            })
+            .await?;
         self.queues.write().clear();
         self.waiters.wake_all();
         Ok(())

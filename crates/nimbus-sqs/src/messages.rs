@@ -82,6 +82,7 @@ impl Sqs {
         let now = self.clock.now_ms();
         let writer_queue = Arc::clone(&queue);
         let (results, wake) = self
+            .db
             .write(move |tx| {
                 let queue = writer_queue;
                 if !queue::exists(tx, queue.id)? {
@@ -131,7 +132,7 @@ impl Sqs {
         handles: Vec<String>,
     ) -> Result<Vec<Result<(), ServiceError>>, ServiceError> {
         let queue = self.queue_by_url(ctx, queue_url)?;
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let mut results = Vec::with_capacity(handles.len());
             for handle in &handles {
                 results.push(match ReceiptHandle::decode(handle, queue.id) {
@@ -161,6 +162,7 @@ impl Sqs {
         let queue_id = queue.id;
         let now = self.clock.now_ms();
         let (results, wake) = self
+            .db
             .write(move |tx| {
                 let mut results = Vec::with_capacity(changes.len());
                 let mut wake = false;

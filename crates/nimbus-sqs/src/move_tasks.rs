@@ -60,7 +60,7 @@ impl Sqs {
         let now = self.clock.now_ms();
         let (account, region) = (ctx.account_id.clone(), ctx.region.clone());
         let task_handle = handle.clone();
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let Some(source) = queue::load(tx, &source_key)? else { return abort(not_found()) };
             let is_dead_letter_queue = queue::load_all(tx, &source.account, &source.region)?
                 .iter()
@@ -96,28 +96,29 @@ impl Sqs {
     }
 
     pub async fn cancel_message_move_task(&self, handle: String) -> Result<i64, ServiceError> {
-        self.write(move |tx| {
-            let row = tx.query_one(
-                "SELECT status, moved FROM sqs_move_tasks WHERE handle = ?1",
-                &params![&handle],
-            )?;
-            let Some(row) = row else {
-                return abort(errors::resource_not_found(
-                    "The task handle that you specified doesn't exist.",
-                ));
-            };
-            if row.str(0)? != "RUNNING" {
-                return abort(errors::unsupported_operation(
-                    "Only a running task can be cancelled.",
-                ));
-            }
-            tx.execute(
-                "UPDATE sqs_move_tasks SET status = 'CANCELLING' WHERE handle = ?1",
-                &params![&handle],
-            )?;
-            Ok(row.i64(1)?)
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                let row = tx.query_one(
+                    "SELECT status, moved FROM sqs_move_tasks WHERE handle = ?1",
+                    &params![&handle],
+                )?;
+                let Some(row) = row else {
+                    return abort(errors::resource_not_found(
+                        "The task handle that you specified doesn't exist.",
+                    ));
+                };
+                if row.str(0)? != "RUNNING" {
+                    return abort(errors::unsupported_operation(
+                        "Only a running task can be cancelled.",
+                    ));
+                }
+                tx.execute(
+                    "UPDATE sqs_move_tasks SET status = 'CANCELLING' WHERE handle = ?1",
+                    &params![&handle],
+                )?;
+                Ok(row.i64(1)?)
+            })
+            .await
     }
 
     pub fn list_message_move_tasks(
@@ -136,7 +137,7 @@ impl Sqs {
                 "The resource that you specified for the SourceArn parameter doesn't exist.",
             )
         })?;
-        self.read(|tx| {
+        self.db.read(|tx| {
             if queue::load(tx, &key)?.is_none() {
                 return Ok(None);
             }
@@ -198,7 +199,7 @@ impl Sqs {
     /// Moves one second's worth of messages. Returns whether the task goes on.
     async fn move_batch(&self, handle: String) -> Result<bool, ServiceError> {
         let now = self.clock.now_ms();
-        let (more, woken) = self
+        let (more, woken) = self.db
             .write(move |tx| {
                 let Some(row) = tx.query_one(
                     "SELECT status, source_arn, destination_arn, max_per_second, moved FROM sqs_move_tasks WHERE handle = ?1",

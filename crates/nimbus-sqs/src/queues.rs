@@ -42,7 +42,7 @@ impl Sqs {
             name,
         };
         let now = self.clock.now_ms();
-        let queue = self
+        let queue = self.db
             .write(move |tx| {
                 if let Some(existing) = queue::load(tx, &key)? {
                     for (attr, value) in &settings {
@@ -109,7 +109,7 @@ impl Sqs {
         let key = queue::key_from_url(ctx, queue_url)?;
         let now = self.clock.now_ms();
         let forget = key.clone();
-        let queue_id = self
+        let queue_id = self.db
             .write(move |tx| {
                 let Some(queue) = queue::load(tx, &key)? else {
                     return abort(errors::queue_does_not_exist());
@@ -151,6 +151,7 @@ impl Sqs {
             name: name.to_owned(),
         };
         let queue = self
+            .db
             .read(|tx| queue::load(tx, &key))?
             .ok_or_else(errors::queue_does_not_exist)?;
         Ok(queue.url(&ctx.base_url))
@@ -171,7 +172,7 @@ impl Sqs {
         };
         let prefix = prefix.unwrap_or("");
         let limit = max_results.unwrap_or(1000);
-        let names: Vec<String> = self.read(|tx| {
+        let names: Vec<String> = self.db.read(|tx| {
             tx.query(
                 "SELECT name FROM sqs_queues WHERE account = ?1 AND region = ?2 AND substr(name, 1, length(?3)) = ?3
                  AND name > ?4 ORDER BY name LIMIT ?5",
@@ -212,7 +213,7 @@ impl Sqs {
         let key = queue::key_from_url(ctx, queue_url)?;
         let now = self.clock.now_ms();
         let wanted = |n: &str| names.iter().any(|w| w == "All" || w == n);
-        let (queue, counts) = self.read(|tx| {
+        let (queue, counts) = self.db.read(|tx| {
             let Some(queue) = queue::load(tx, &key)? else {
                 return Ok((None, [0; 3]));
             };
@@ -265,6 +266,7 @@ impl Sqs {
         let now = self.clock.now_ms();
         let forget = key.clone();
         let queue_id = self
+            .db
             .write(move |tx| {
                 let Some(mut queue) = queue::load(tx, &key)? else {
                     return abort(errors::queue_does_not_exist());
@@ -411,27 +413,28 @@ impl Sqs {
     ) -> Result<(), ServiceError> {
         let key = queue::key_from_url(ctx, queue_url)?;
         let now = self.clock.now_ms();
-        self.write(move |tx| {
-            let Some(queue) = queue::load(tx, &key)? else {
-                return abort(errors::queue_does_not_exist());
-            };
-            if queue
-                .purged_at_ms
-                .is_some_and(|at| now - at < PURGE_INTERVAL_MS)
-            {
-                return abort(errors::purge_queue_in_progress(&queue.name));
-            }
-            tx.execute(
-                "DELETE FROM sqs_messages WHERE queue_id = ?1 AND sent_at <= ?2",
-                &params![queue.id, now],
-            )?;
-            tx.execute(
-                "UPDATE sqs_queues SET purged_at = ?2 WHERE id = ?1",
-                &params![queue.id, now],
-            )?;
-            Ok(())
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                let Some(queue) = queue::load(tx, &key)? else {
+                    return abort(errors::queue_does_not_exist());
+                };
+                if queue
+                    .purged_at_ms
+                    .is_some_and(|at| now - at < PURGE_INTERVAL_MS)
+                {
+                    return abort(errors::purge_queue_in_progress(&queue.name));
+                }
+                tx.execute(
+                    "DELETE FROM sqs_messages WHERE queue_id = ?1 AND sent_at <= ?2",
+                    &params![queue.id, now],
+                )?;
+                tx.execute(
+                    "UPDATE sqs_queues SET purged_at = ?2 WHERE id = ?1",
+                    &params![queue.id, now],
+                )?;
+                Ok(())
+            })
+            .await
     }
 
     /// Queues whose redrive policy names this queue as their dead-letter queue.
@@ -446,7 +449,9 @@ impl Sqs {
         let after = next_token.map(decode_token).transpose()?;
         let target = self.load_queue(ctx, queue_url)?;
         let target_arn = target.arn();
-        let all = self.read(|tx| queue::load_all(tx, &target.account, &target.region))?;
+        let all = self
+            .db
+            .read(|tx| queue::load_all(tx, &target.account, &target.region))?;
         let sources: Vec<&Queue> = all
             .iter()
             .filter(|q| {
@@ -477,7 +482,8 @@ impl Sqs {
         queue_url: &str,
     ) -> Result<Queue, ServiceError> {
         let key = queue::key_from_url(ctx, queue_url)?;
-        self.read(|tx| queue::load(tx, &key))?
+        self.db
+            .read(|tx| queue::load(tx, &key))?
             .ok_or_else(errors::queue_does_not_exist)
     }
 
@@ -489,15 +495,16 @@ impl Sqs {
     ) -> Result<(), ServiceError> {
         let key = queue::key_from_url(ctx, queue_url)?;
         let forget = key.clone();
-        self.write(move |tx| {
-            let Some(mut queue) = queue::load(tx, &key)? else {
-                return abort(errors::queue_does_not_exist());
-            };
-            change(&mut queue).map_err(TxError::Abort)?;
-            queue::save_settings(tx, &queue)?;
-            Ok(())
-        })
-        .await?;
+        self.db
+            .write(move |tx| {
+                let Some(mut queue) = queue::load(tx, &key)? else {
+                    return abort(errors::queue_does_not_exist());
+                };
+                change(&mut queue).map_err(TxError::Abort)?;
+                queue::save_settings(tx, &queue)?;
+                Ok(())
+            })
+            .await?;
         self.forget_queue(&forget);
         Ok(())
     }

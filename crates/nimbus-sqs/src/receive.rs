@@ -115,6 +115,7 @@ impl Sqs {
             let claim_options = options.clone();
             let claim_queue = Arc::clone(&queue);
             let (messages, next_visible) = self
+                .db
                 .write(move |tx| claim(tx, &claim_queue, &claim_options, max, now))
                 .await?;
             if !messages.is_empty() || tokio::time::Instant::now() >= deadline {

@@ -22,7 +22,7 @@ impl Sqs {
         let sqs = Arc::clone(self);
         let resume = Arc::clone(self);
         tokio::spawn(async move {
-            match resume.read(|tx| {
+            match resume.db.read(|tx| {
                 tx.query(
                     "SELECT handle FROM sqs_move_tasks WHERE status IN ('RUNNING', 'CANCELLING')",
                     &[],
@@ -58,20 +58,21 @@ impl Sqs {
     /// Deletes messages past their queue's retention period and forgotten deduplication ids.
     pub async fn sweep_expired(&self) -> Result<(), nimbus_core::ServiceError> {
         let now = self.clock.now_ms();
-        self.write(move |tx| {
-            let queues = tx.query("SELECT id, retention_ms FROM sqs_queues", &[])?;
-            for q in queues {
+        self.db
+            .write(move |tx| {
+                let queues = tx.query("SELECT id, retention_ms FROM sqs_queues", &[])?;
+                for q in queues {
+                    tx.execute(
+                        "DELETE FROM sqs_messages WHERE queue_id = ?1 AND sent_at <= ?2",
+                        &params![q.i64(0)?, now - q.i64(1)?],
+                    )?;
+                }
                 tx.execute(
-                    "DELETE FROM sqs_messages WHERE queue_id = ?1 AND sent_at <= ?2",
-                    &params![q.i64(0)?, now - q.i64(1)?],
+                    "DELETE FROM sqs_dedup WHERE expires_at <= ?1",
+                    &params![now],
                 )?;
-            }
-            tx.execute(
-                "DELETE FROM sqs_dedup WHERE expires_at <= ?1",
-                &params![now],
-            )?;
-            Ok(())
-        })
-        .await
+                Ok(())
+            })
+            .await
     }
 }

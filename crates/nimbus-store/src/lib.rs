@@ -8,12 +8,14 @@
 //! fsync'd. Reads use a small pool of read-only connections.
 
 mod error;
+mod service_store;
 mod sqlite;
 mod value;
 
 pub mod conformance;
 
 pub use error::{DbError, TxError};
+pub use service_store::ServiceStore;
 pub use sqlite::{Store, StoreConfig, StoreObserver};
 pub use value::{Row, SqlValue};
 
