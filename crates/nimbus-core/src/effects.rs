@@ -65,3 +65,23 @@ pub trait FunctionInvoker: Send + Sync + 'static {
         invocation_type: InvocationType,
     ) -> BoxFuture<'a, Result<InvocationResult, ServiceError>>;
 }
+
+/// One log line bound for a log stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEvent {
+    pub timestamp_ms: i64,
+    pub message: String,
+}
+
+/// Appends events to log streams, creating the group and stream when missing (implemented by
+/// CloudWatch Logs; Lambda writes function output through it).
+pub trait LogWriter: Send + Sync + 'static {
+    fn append_log_events<'a>(
+        &'a self,
+        account_id: &'a str,
+        region: &'a str,
+        group: &'a str,
+        stream: &'a str,
+        events: Vec<LogEvent>,
+    ) -> BoxFuture<'a, Result<(), ServiceError>>;
+}

@@ -101,10 +101,10 @@ impl Sqs {
 
     /// Drops a cached queue the store no longer has.
     fn forget_if_gone(&self, queue_url: &str, ctx: &RequestContext, err: &ServiceError) {
-        if err.code == "QueueDoesNotExist" {
-            if let Ok(key) = queue::key_from_url(ctx, queue_url) {
-                self.forget_queue(&key);
-            }
+        if err.code == "QueueDoesNotExist"
+            && let Ok(key) = queue::key_from_url(ctx, queue_url)
+        {
+            self.forget_queue(&key);
         }
     }
 

@@ -1,11 +1,16 @@
 //! The composition root: opens the store, builds the services, starts their workers, and
 //! closes everything in order on shutdown. The only place that knows every crate.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Result;
+use nimbus_core::effects::FunctionInvoker;
 use nimbus_core::{Clock, Service};
+use nimbus_lambda::{Lambda, LambdaConfig, LambdaInvoker, LambdaService};
 use nimbus_model::ServiceModel;
+use nimbus_model::lambda::LambdaHandler;
 use nimbus_model::sqs::SqsHandler;
 use nimbus_server::{CommitObserver, ServerMetrics};
 use nimbus_sqs::{Sqs, SqsService};
@@ -17,8 +22,22 @@ use crate::settings::{Settings, Storage};
 /// The running services and what must be closed after the server drains.
 pub struct Composition {
     pub services: Vec<(Arc<dyn Service>, &'static ServiceModel)>,
+    /// Invokes functions for other services (SNS, EventBridge, …) without loopback HTTP.
+    #[expect(
+        dead_code,
+        reason = "SNS and EventBridge deliveries are wired to it as they land"
+    )]
+    pub function_invoker: Arc<dyn FunctionInvoker>,
+    lambda: Arc<Lambda>,
     store: Store,
+    /// A directory made for this run only (`--in-memory`), removed on close.
+    scratch: Option<PathBuf>,
 }
+
+/// How long an unused function instance stays warm.
+const FUNCTION_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// AWS's default account concurrency.
+const ACCOUNT_CONCURRENCY: usize = 1000;
 
 /// Feeds the store's group commits into the server's metrics.
 struct CommitMetrics(Arc<dyn CommitObserver>);
@@ -47,19 +66,63 @@ pub async fn compose(
 
     let sqs = Sqs::open(store.clone(), clock.clone()).await?;
     sqs.spawn_workers(shutdown.clone());
-    let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = vec![(
-        Arc::new(SqsHandler::new(SqsService(sqs))),
-        &nimbus_model::sqs::SERVICE,
-    )];
 
-    Ok(Composition { services, store })
+    // Function code and instance scratch space live beside the database, or in a directory
+    // of this run's own when nothing is kept.
+    let (lambda_dir, scratch) = match &settings.storage {
+        Storage::Directory(dir) => (dir.join("lambda"), None),
+        Storage::InMemory => {
+            let dir = std::env::temp_dir().join(format!(
+                "nimbus-{}-{}",
+                std::process::id(),
+                nimbus_core::ids::uuid()
+            ));
+            (dir.clone(), Some(dir))
+        }
+    };
+    let lambda_config = LambdaConfig {
+        work_dir: lambda_dir,
+        account_concurrency: ACCOUNT_CONCURRENCY,
+        idle_timeout: FUNCTION_IDLE_TIMEOUT,
+    };
+    let lambda = Lambda::open(store.clone(), clock.clone(), lambda_config, None).await?;
+    lambda.spawn_workers(shutdown.clone());
+    let function_invoker: Arc<dyn FunctionInvoker> = Arc::new(LambdaInvoker(Arc::clone(&lambda)));
+
+    let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = vec![
+        (
+            Arc::new(SqsHandler::new(SqsService(sqs))),
+            &nimbus_model::sqs::SERVICE,
+        ),
+        (
+            Arc::new(LambdaHandler::new(LambdaService(Arc::clone(&lambda)))),
+            &nimbus_model::lambda::SERVICE,
+        ),
+    ];
+
+    Ok(Composition {
+        services,
+        function_invoker,
+        lambda,
+        store,
+        scratch,
+    })
 }
 
 impl Composition {
+    /// Tells the services that hand out nimbus's own address (functions' `AWS_ENDPOINT_URL`)
+    /// where the server listens.
+    pub fn set_endpoint(&self, url: &str) {
+        self.lambda.set_endpoint(url);
+    }
+
     /// Runs after the server has drained: workers have seen the shutdown signal, so the
     /// store can flush its last group commit and close.
     pub async fn close(self) {
         self.store.close().await;
         tracing::info!("store closed");
+        if let Some(dir) = &self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

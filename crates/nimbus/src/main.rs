@@ -86,6 +86,7 @@ async fn serve(settings: Settings) -> Result<()> {
         anyhow::bail!("no listener was bound");
     };
     tracing::info!(addrs = ?server.local_addrs(), "listening");
+    composition.set_endpoint(&format!("http://{first}"));
     // The one line on stdout: tests and scripts wait for it.
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "nimbus {VERSION} listening on http://{first}")?;

@@ -1,0 +1,173 @@
+//! A function made ready to run: code unpacked, launcher chosen, environment built. Cached
+//! until the function changes, so warm invokes do no file or store work.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nimbus_core::{RequestContext, ServiceError};
+use nimbus_runtime::{LaunchError, LaunchSpec, LogSink, RuntimeFamily, resolve_launcher};
+
+use crate::code;
+use crate::logsink::LogTarget;
+use crate::record::{FunctionRecord, function_arn};
+use crate::{Lambda, errors};
+
+pub(crate) struct Deployed {
+    pub record: FunctionRecord,
+    pub arn: String,
+    /// The executor's pool key: the function key and its revision.
+    pub pool_key: String,
+    pub launch: Result<LaunchSpec, LaunchError>,
+    pub sink: Arc<dyn LogSink>,
+}
+
+/// Environment names a function's own variables may not replace.
+const RESERVED: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// Whether a function variable name is reserved by the runtime.
+pub(crate) fn is_reserved(name: &str) -> bool {
+    RESERVED.contains(&name)
+}
+
+impl Lambda {
+    fn code_dir(&self, ctx: &RequestContext, name: &str, zip: &[u8]) -> PathBuf {
+        self.config
+            .work_dir
+            .join("code")
+            .join(&ctx.account_id)
+            .join(&ctx.region)
+            .join(name)
+            .join(code::digest_dir_name(zip))
+    }
+
+    /// The function ready to invoke, from the cache or prepared now.
+    pub(crate) async fn deployed(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<Arc<Deployed>, ServiceError> {
+        let key = Self::function_key(ctx, name);
+        if let Some(deployed) = self.deployed.read().get(&key) {
+            return Ok(Arc::clone(deployed));
+        }
+        let function = self.get_function(ctx, name)?;
+        let zip = self.function_zip(ctx, name)?;
+        let dir = self.code_dir(ctx, name, &zip);
+        let target = dir.clone();
+        tokio::task::spawn_blocking(move || code::unpack(&zip, &target))
+            .await
+            .map_err(|_| errors::bad_zip())?
+            .map_err(|_| errors::bad_zip())?;
+        let record = function.record;
+        let launch = self.launch_spec(ctx, &record, dir);
+        let sink: Arc<dyn LogSink> = Arc::new(self.logs.sink(LogTarget {
+            account: ctx.account_id.clone(),
+            region: ctx.region.clone(),
+            group: record.log_group(),
+        }));
+        let deployed = Arc::new(Deployed {
+            arn: function_arn(ctx, name),
+            pool_key: format!("{key}{}", record.revision_id),
+            record,
+            launch,
+            sink,
+        });
+        self.deployed.write().insert(key, Arc::clone(&deployed));
+        Ok(deployed)
+    }
+
+    fn launch_spec(
+        &self,
+        ctx: &RequestContext,
+        record: &FunctionRecord,
+        task_root: PathBuf,
+    ) -> Result<LaunchSpec, LaunchError> {
+        let family = RuntimeFamily::of(&record.runtime)
+            .ok_or_else(|| LaunchError::UnsupportedRuntime(record.runtime.clone()))?;
+        let client = self.executor.client_path(family);
+        let launcher = resolve_launcher(&record.runtime, &task_root, client.as_deref())?;
+        let root = task_root.display().to_string();
+        let mut env: Vec<(String, String)> = record
+            .environment
+            .iter()
+            .filter(|(k, _)| !is_reserved(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let endpoint = self
+            .endpoint
+            .get()
+            .cloned()
+            .unwrap_or_else(|| ctx.base_url.clone());
+        let fixed = [
+            ("_HANDLER", record.handler.clone().unwrap_or_default()),
+            ("LAMBDA_TASK_ROOT", root.clone()),
+            (
+                "LAMBDA_RUNTIME_DIR",
+                client
+                    .and_then(|c| c.parent().map(|p| p.display().to_string()))
+                    .unwrap_or_default(),
+            ),
+            ("AWS_REGION", ctx.region.clone()),
+            ("AWS_DEFAULT_REGION", ctx.region.clone()),
+            (
+                "AWS_EXECUTION_ENV",
+                format!("AWS_Lambda_{}", record.runtime),
+            ),
+            ("AWS_LAMBDA_FUNCTION_NAME", record.name.clone()),
+            (
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                record.memory_mb.to_string(),
+            ),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", record.log_group()),
+            // A 12-digit key id is read as the account: calls back into nimbus land in the
+            // function's own account.
+            ("AWS_ACCESS_KEY_ID", ctx.account_id.clone()),
+            ("AWS_ACCESS_KEY", ctx.account_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("AWS_SESSION_TOKEN", "test".to_owned()),
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("TZ", ":UTC".to_owned()),
+            ("LANG", "en_US.UTF-8".to_owned()),
+            ("PYTHONUNBUFFERED", "1".to_owned()),
+            ("PYTHONDONTWRITEBYTECODE", "1".to_owned()),
+        ];
+        for (k, v) in fixed {
+            env.push((k.to_owned(), v));
+        }
+        if record.log_format == "JSON" {
+            env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+        }
+        Ok(LaunchSpec {
+            program: launcher.program,
+            args: launcher.args,
+            env,
+            task_root,
+            scratch_root: self.executor.scratch_root(),
+            memory_mb: record.memory_mb,
+            timeout: Duration::from_secs(u64::from(record.timeout_secs)),
+            start_warning: launcher.warning,
+        })
+    }
+}

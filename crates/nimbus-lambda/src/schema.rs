@@ -1,0 +1,27 @@
+//! Lambda tables. A function's settings are one JSON document (`FunctionRecord`) whose
+//! `format` column says how to read it; the code zip is kept so it survives restarts and can
+//! be downloaded again.
+
+use nimbus_store::Migration;
+
+pub static MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: "
+CREATE TABLE lambda_functions (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    format INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    zip BLOB NOT NULL,
+    PRIMARY KEY (account, region, name)
+)
+",
+}];
+
+/// The `format` written today.
+pub const RECORD_FORMAT: i64 = 1;
+
+/// Every Lambda table, for reset.
+pub const TABLES: &[&str] = &["lambda_functions"];
