@@ -9,8 +9,10 @@ use anyhow::Result;
 use nimbus_core::effects::FunctionInvoker;
 use nimbus_core::{Clock, Service};
 use nimbus_lambda::{Lambda, LambdaConfig, LambdaInvoker, LambdaService};
+use nimbus_logs::{Logs, LogsService, LogsWriter};
 use nimbus_model::ServiceModel;
 use nimbus_model::lambda::LambdaHandler;
+use nimbus_model::logs::LogsHandler;
 use nimbus_model::sqs::SqsHandler;
 use nimbus_server::{CommitObserver, ServerMetrics};
 use nimbus_sqs::{Sqs, SqsService};
@@ -85,7 +87,16 @@ pub async fn compose(
         account_concurrency: ACCOUNT_CONCURRENCY,
         idle_timeout: FUNCTION_IDLE_TIMEOUT,
     };
-    let lambda = Lambda::open(store.clone(), clock.clone(), lambda_config, None).await?;
+    let logs = Logs::open(store.clone(), clock.clone()).await?;
+    logs.spawn_workers(shutdown.clone());
+    let log_writer = Arc::new(LogsWriter(Arc::clone(&logs)));
+    let lambda = Lambda::open(
+        store.clone(),
+        clock.clone(),
+        lambda_config,
+        Some(log_writer),
+    )
+    .await?;
     lambda.spawn_workers(shutdown.clone());
     let function_invoker: Arc<dyn FunctionInvoker> = Arc::new(LambdaInvoker(Arc::clone(&lambda)));
 
@@ -97,6 +108,10 @@ pub async fn compose(
         (
             Arc::new(LambdaHandler::new(LambdaService(Arc::clone(&lambda)))),
             &nimbus_model::lambda::SERVICE,
+        ),
+        (
+            Arc::new(LogsHandler::new(LogsService(logs))),
+            &nimbus_model::logs::SERVICE,
         ),
     ];
 
