@@ -235,3 +235,32 @@ def test_updated_code_runs_on_a_new_instance(lam):
     from lambda_helpers import zip_of
     lam.update_function_code(FunctionName="swap", ZipFile=zip_of({"app.py": "def handler(e, c):\n    return 'v2'\n"}))
     assert invoke_json(lam, "swap")[1] == "v2"
+
+
+def test_python_memory_limit(lam):
+    code = "import time\ndef handler(e, c):\n    hog = bytearray(300 * 1024 * 1024)\n    time.sleep(2)\n    return len(hog)\n"
+    create(lam, "hog", {"app.py": code}, MemorySize=128, Timeout=10)
+    response, body = invoke_json(lam, "hog")
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.OutOfMemory"
+
+
+@needs_node
+def test_node_memory_limit(lam):
+    code = "exports.handler = async () => { const hog = Buffer.alloc(300 * 1024 * 1024, 1); await new Promise(r => setTimeout(r, 2000)); return hog.length; };\n"
+    create(lam, "nhog", {"index.js": code}, runtime="nodejs20.x", handler="index.handler",
+           MemorySize=128, Timeout=10)
+    response, body = invoke_json(lam, "nhog")
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.OutOfMemory"
+
+
+def test_memory_of_child_processes_counts(lam):
+    code = """import subprocess, sys
+def handler(e, c):
+    subprocess.run([sys.executable, "-c", "import time; x = bytearray(300 * 1024 * 1024); time.sleep(3)"])
+    return "survived"
+"""
+    create(lam, "treehog", {"app.py": code}, MemorySize=128, Timeout=10)
+    response, body = invoke_json(lam, "treehog")
+    assert body["errorType"] == "Runtime.OutOfMemory"

@@ -85,3 +85,33 @@ pub trait LogWriter: Send + Sync + 'static {
         events: Vec<LogEvent>,
     ) -> BoxFuture<'a, Result<(), ServiceError>>;
 }
+
+/// An HTTP request for a function URL, as the edge hands it over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionUrlRequest {
+    pub method: String,
+    /// The path below the function URL's root, starting with `/`.
+    pub path: String,
+    pub query: Option<String>,
+    /// Header names in lower case, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub source_ip: String,
+}
+
+/// What a function URL answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionUrlResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Serves function URLs by their id (implemented by Lambda).
+pub trait FunctionUrlHandler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        url_id: &str,
+        request: FunctionUrlRequest,
+    ) -> BoxFuture<'_, FunctionUrlResponse>;
+}

@@ -8,8 +8,11 @@ use nimbus_model::Blob;
 use nimbus_model::lambda::{self as wire, LambdaApi};
 
 use crate::invoke::{InvokeMode, InvokeRequest};
+use crate::policy::Grant;
+use crate::record::UrlConfig;
 use crate::record::{FunctionRef, function_arn, parse_function_ref};
 use crate::settings::{apply_update, configuration, new_record};
+use crate::urls::UrlChange;
 use crate::{Lambda, errors};
 
 /// The Lambda service as the generated dispatcher calls it.
@@ -55,6 +58,27 @@ fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), ServiceError> {
 }
 
 const MAX_LIST_ITEMS: i32 = 50;
+
+fn cors_value(cors: Option<&wire::Cors>) -> Option<serde_json::Value> {
+    cors.and_then(|c| serde_json::to_value(c).ok())
+}
+
+fn url_config(
+    lambda: &Lambda,
+    ctx: &RequestContext,
+    name: &str,
+    config: UrlConfig,
+) -> wire::FunctionUrlConfig {
+    wire::FunctionUrlConfig {
+        function_url: lambda.function_url(ctx, &config.id),
+        function_arn: function_arn(ctx, name),
+        creation_time: config.created,
+        last_modified_time: config.last_modified,
+        cors: config.cors.and_then(|c| serde_json::from_value(c).ok()),
+        auth_type: config.auth_type,
+        invoke_mode: Some(config.invoke_mode),
+    }
+}
 
 impl LambdaApi for LambdaService {
     async fn create_function(
@@ -362,6 +386,146 @@ impl LambdaApi for LambdaService {
         let function = self.0.get_function(ctx, &name)?;
         Ok(wire::ListTagsResponse {
             tags: Some(function.tags.into_iter().collect()),
+        })
+    }
+
+    async fn create_function_url_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::CreateFunctionUrlConfigRequest,
+    ) -> Result<wire::CreateFunctionUrlConfigResponse, ServiceError> {
+        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let change = UrlChange {
+            auth_type: Some(input.auth_type),
+            invoke_mode: input.invoke_mode,
+            cors: cors_value(input.cors.as_ref()),
+        };
+        let config = self.0.put_url(ctx, &name, change, true).await?;
+        let url = url_config(&self.0, ctx, &name, config);
+        Ok(wire::CreateFunctionUrlConfigResponse {
+            function_url: url.function_url,
+            function_arn: url.function_arn,
+            auth_type: url.auth_type,
+            cors: url.cors,
+            creation_time: url.creation_time,
+            invoke_mode: url.invoke_mode,
+        })
+    }
+
+    async fn get_function_url_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetFunctionUrlConfigRequest,
+    ) -> Result<wire::GetFunctionUrlConfigResponse, ServiceError> {
+        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let url = url_config(&self.0, ctx, &name, self.0.get_url(ctx, &name)?);
+        Ok(wire::GetFunctionUrlConfigResponse {
+            function_url: url.function_url,
+            function_arn: url.function_arn,
+            auth_type: url.auth_type,
+            cors: url.cors,
+            creation_time: url.creation_time,
+            last_modified_time: url.last_modified_time,
+            invoke_mode: url.invoke_mode,
+        })
+    }
+
+    async fn update_function_url_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::UpdateFunctionUrlConfigRequest,
+    ) -> Result<wire::UpdateFunctionUrlConfigResponse, ServiceError> {
+        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let change = UrlChange {
+            auth_type: input.auth_type,
+            invoke_mode: input.invoke_mode,
+            cors: cors_value(input.cors.as_ref()),
+        };
+        let config = self.0.put_url(ctx, &name, change, false).await?;
+        let url = url_config(&self.0, ctx, &name, config);
+        Ok(wire::UpdateFunctionUrlConfigResponse {
+            function_url: url.function_url,
+            function_arn: url.function_arn,
+            auth_type: url.auth_type,
+            cors: url.cors,
+            creation_time: url.creation_time,
+            last_modified_time: url.last_modified_time,
+            invoke_mode: url.invoke_mode,
+        })
+    }
+
+    async fn delete_function_url_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::DeleteFunctionUrlConfigRequest,
+    ) -> Result<(), ServiceError> {
+        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        self.0.delete_url(ctx, &name).await
+    }
+
+    async fn list_function_url_configs(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListFunctionUrlConfigsRequest,
+    ) -> Result<wire::ListFunctionUrlConfigsResponse, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        let function = self.0.get_function(ctx, &name)?;
+        Ok(wire::ListFunctionUrlConfigsResponse {
+            function_url_configs: function
+                .record
+                .url
+                .into_iter()
+                .map(|c| url_config(&self.0, ctx, &name, c))
+                .collect(),
+            next_marker: None,
+        })
+    }
+
+    async fn add_permission(
+        &self,
+        ctx: &RequestContext,
+        input: wire::AddPermissionRequest,
+    ) -> Result<wire::AddPermissionResponse, ServiceError> {
+        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let grant = Grant {
+            statement_id: input.statement_id,
+            action: input.action,
+            principal: input.principal,
+            source_arn: input.source_arn,
+            source_account: input.source_account,
+            principal_org_id: input.principal_org_id,
+            function_url_auth_type: input.function_url_auth_type,
+        };
+        let statement = self
+            .0
+            .add_permission(ctx, &name, grant, input.revision_id)
+            .await?;
+        Ok(wire::AddPermissionResponse {
+            statement: Some(statement),
+        })
+    }
+
+    async fn remove_permission(
+        &self,
+        ctx: &RequestContext,
+        input: wire::RemovePermissionRequest,
+    ) -> Result<(), ServiceError> {
+        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        self.0
+            .remove_permission(ctx, &name, input.statement_id, input.revision_id)
+            .await
+    }
+
+    async fn get_policy(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetPolicyRequest,
+    ) -> Result<wire::GetPolicyResponse, ServiceError> {
+        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let (policy, revision) = self.0.get_policy(ctx, &name)?;
+        Ok(wire::GetPolicyResponse {
+            policy: Some(policy),
+            revision_id: Some(revision),
         })
     }
 

@@ -28,14 +28,14 @@ fn zip_error(err: &ZipError) -> ServiceError {
     }
 }
 
-fn now_iso(lambda: &Lambda) -> String {
+pub(crate) fn now_iso(lambda: &Lambda) -> String {
     chrono::DateTime::from_timestamp_millis(lambda.clock.now_ms())
         .unwrap_or_default()
         .format("%Y-%m-%dT%H:%M:%S%.3f+0000")
         .to_string()
 }
 
-fn decode_row(row: &nimbus_store::Row) -> Result<StoredFunction, nimbus_store::DbError> {
+pub(crate) fn decode_row(row: &nimbus_store::Row) -> Result<StoredFunction, nimbus_store::DbError> {
     let format = row.i64(0)?;
     if format != RECORD_FORMAT {
         return Err(nimbus_store::DbError::Engine(format!(
@@ -49,7 +49,7 @@ fn decode_row(row: &nimbus_store::Row) -> Result<StoredFunction, nimbus_store::D
     Ok(StoredFunction { record, tags })
 }
 
-fn encode(value: &impl serde::Serialize) -> String {
+pub(crate) fn encode(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
@@ -247,6 +247,10 @@ impl Lambda {
             if deleted == 0 {
                 return Err(TxError::Abort(errors::function_not_found(&arn)));
             }
+            tx.execute(
+                "DELETE FROM lambda_url_ids WHERE account = ?1 AND region = ?2 AND name = ?3",
+                &params![&account, &region, &name_owned],
+            )?;
             Ok(())
         })
         .await?;

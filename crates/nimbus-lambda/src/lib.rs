@@ -12,9 +12,11 @@ mod errors;
 mod functions;
 mod invoke;
 mod logsink;
+mod policy;
 mod record;
 mod schema;
 mod settings;
+mod urls;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -31,7 +33,8 @@ use tokio::sync::watch;
 pub use api::LambdaService;
 pub use functions::StoredFunction;
 pub use invoke::{InvokeMode, InvokeOutput, InvokeRequest, LambdaInvoker};
-pub use record::FunctionRecord;
+pub use record::{FunctionRecord, UrlConfig};
+pub use urls::LambdaUrls;
 
 /// Where Lambda keeps code and how it runs it.
 #[derive(Debug, Clone)]

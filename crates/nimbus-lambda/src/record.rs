@@ -45,6 +45,27 @@ pub struct FunctionRecord {
     pub kms_key_arn: Option<String>,
     #[serde(default)]
     pub reserved_concurrency: Option<u32>,
+    /// The resource policy's statements (AddPermission), as AWS renders them.
+    #[serde(default)]
+    pub policy: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub url: Option<UrlConfig>,
+}
+
+/// A function URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UrlConfig {
+    /// The id in the URL's path or host.
+    pub id: String,
+    /// `NONE` or `AWS_IAM`.
+    pub auth_type: String,
+    /// `BUFFERED` or `RESPONSE_STREAM`.
+    pub invoke_mode: String,
+    /// The `Cors` structure as the API takes it.
+    #[serde(default)]
+    pub cors: Option<serde_json::Value>,
+    pub created: String,
+    pub last_modified: String,
 }
 
 impl FunctionRecord {

@@ -4,9 +4,10 @@
 
 use nimbus_store::Migration;
 
-pub static MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "
+pub static MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "
 CREATE TABLE lambda_functions (
     account TEXT NOT NULL,
     region TEXT NOT NULL,
@@ -18,10 +19,22 @@ CREATE TABLE lambda_functions (
     PRIMARY KEY (account, region, name)
 )
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        sql: "
+CREATE TABLE lambda_url_ids (
+    url_id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL
+)
+",
+    },
+];
 
 /// The `format` written today.
 pub const RECORD_FORMAT: i64 = 1;
 
 /// Every Lambda table, for reset.
-pub const TABLES: &[&str] = &["lambda_functions"];
+pub const TABLES: &[&str] = &["lambda_functions", "lambda_url_ids"];

@@ -141,6 +141,8 @@ pub fn new_record(input: &mut wire::CreateFunctionRequest) -> Result<FunctionRec
             .and_then(|d| d.target_arn.clone()),
         kms_key_arn: input.kms_key_arn.clone(),
         reserved_concurrency: None,
+        policy: Vec::new(),
+        url: None,
     })
 }
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use nimbus_core::effects::FunctionInvoker;
+use nimbus_core::effects::{FunctionInvoker, FunctionUrlHandler};
 use nimbus_core::{Clock, Service};
-use nimbus_lambda::{Lambda, LambdaConfig, LambdaInvoker, LambdaService};
+use nimbus_lambda::{Lambda, LambdaConfig, LambdaInvoker, LambdaService, LambdaUrls};
 use nimbus_logs::{Logs, LogsService, LogsWriter};
 use nimbus_model::ServiceModel;
 use nimbus_model::lambda::LambdaHandler;
@@ -30,6 +30,8 @@ pub struct Composition {
         reason = "SNS and EventBridge deliveries are wired to it as they land"
     )]
     pub function_invoker: Arc<dyn FunctionInvoker>,
+    /// Serves function URL traffic at the edge.
+    pub function_urls: Arc<dyn FunctionUrlHandler>,
     lambda: Arc<Lambda>,
     store: Store,
     /// A directory made for this run only (`--in-memory`), removed on close.
@@ -115,9 +117,11 @@ pub async fn compose(
         ),
     ];
 
+    let function_urls: Arc<dyn FunctionUrlHandler> = Arc::new(LambdaUrls(Arc::clone(&lambda)));
     Ok(Composition {
         services,
         function_invoker,
+        function_urls,
         lambda,
         store,
         scratch,

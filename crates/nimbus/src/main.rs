@@ -74,7 +74,8 @@ async fn serve(settings: Settings) -> Result<()> {
     };
     let mut builder = ServerBuilder::new(config, clock, shutdown)
         .metrics(metrics)
-        .version(VERSION);
+        .version(VERSION)
+        .function_urls(composition.function_urls.clone());
     for (service, model) in &composition.services {
         builder = builder.service(service.clone(), model);
     }
