@@ -3,6 +3,7 @@
 mod cli;
 mod compose;
 mod logging;
+mod logs_cmd;
 mod settings;
 
 use std::collections::HashMap;
@@ -23,7 +24,10 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Serve(args) = cli.command;
+    let args = match cli.command {
+        Command::Serve(args) => args,
+        Command::Logs(args) => return run_logs(args),
+    };
     let env: HashMap<String, String> = std::env::vars().collect();
     let settings = match Settings::resolve(args, &env) {
         Ok(settings) => settings,
@@ -50,6 +54,27 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err:#}");
+            eprintln!("nimbus: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `nimbus logs`: a client of a running server, on a small runtime of its own.
+fn run_logs(args: cli::LogsArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("nimbus: starting the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(logs_cmd::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
             eprintln!("nimbus: {err:#}");
             ExitCode::FAILURE
         }
