@@ -185,3 +185,24 @@ def test_function_output_lands_in_its_log_group(lam, logs):
     assert "[$LATEST]" in stream
     streams = logs.describe_log_streams(logGroupName="/aws/lambda/logged")["logStreams"]
     assert [s["logStreamName"] for s in streams] == [stream]
+
+
+def test_event_invocations_run_from_the_queue(lam, logs):
+    create(lam, "async", {"app.py": PYTHON_ECHO})
+    for i in range(3):
+        response = lam.invoke(FunctionName="async", InvocationType="Event",
+                              Payload=json.dumps({"n": f"event-{i}"}).encode())
+        assert response["StatusCode"] == 202
+        assert response["Payload"].read() == b""
+
+    def seen():
+        if not logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/async")["logGroups"]:
+            return None
+        found = logs.filter_log_events(logGroupName="/aws/lambda/async", filterPattern="echo")["events"]
+        return found if len(found) == 3 else None
+
+    found = _wait_for(seen, timeout=10)
+    assert found and sorted(m for e in found for m in [e["message"]] if "event-" in m)
+    with pytest.raises(ClientError) as exc:
+        lam.invoke(FunctionName="async", InvocationType="Event", Payload=b"x" * (1024 * 1024 + 1))
+    assert exc.value.response["Error"]["Code"] in ("RequestTooLargeException", "InvalidRequestContentException")

@@ -127,16 +127,7 @@ impl Lambda {
                 executed_version: None,
             }),
             InvokeMode::Event => {
-                let lambda = Arc::clone(self);
-                let ctx = ctx.clone();
-                let name = reference.name.clone();
-                // Not yet durable: the event runs once, now; retries and destinations follow
-                // with the asynchronous invocation queue.
-                tokio::spawn(async move {
-                    if let Err(err) = lambda.run(&ctx, &name, payload, None, false).await {
-                        tracing::warn!(%err, function = name, "event invocation failed");
-                    }
-                });
+                self.enqueue_event(ctx, &reference.name, payload).await?;
                 Ok(InvokeOutput {
                     status: 202,
                     payload: Bytes::new(),
@@ -154,7 +145,7 @@ impl Lambda {
     }
 
     /// Runs one synchronous invocation on a warm or new instance.
-    async fn run(
+    pub(crate) async fn run(
         &self,
         ctx: &RequestContext,
         name: &str,

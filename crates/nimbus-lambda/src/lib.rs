@@ -9,6 +9,7 @@ mod api;
 mod code;
 mod deploy;
 mod errors;
+mod event_queue;
 mod functions;
 mod invoke;
 mod logsink;
@@ -60,6 +61,7 @@ pub struct Lambda {
     /// `http://host:port` of nimbus itself, for `AWS_ENDPOINT_URL` inside functions; known
     /// once the server has bound its port.
     endpoint: OnceLock<String>,
+    events: event_queue::EventQueue,
 }
 
 impl Lambda {
@@ -88,6 +90,7 @@ impl Lambda {
             deployed: RwLock::default(),
             logs: logsink::LogForwarder::start(log_writer),
             endpoint: OnceLock::new(),
+            events: event_queue::EventQueue::default(),
         }))
     }
 
@@ -96,8 +99,10 @@ impl Lambda {
         let _ = self.endpoint.set(url.to_owned());
     }
 
-    /// Reaps idle instances until shutdown, then stops all of them.
-    pub fn spawn_workers(&self, shutdown: watch::Receiver<bool>) {
+    /// Starts the event queue worker, and the reaper of idle instances (which stops all
+    /// instances on shutdown).
+    pub fn spawn_workers(self: &Arc<Self>, shutdown: watch::Receiver<bool>) {
+        self.spawn_event_worker(shutdown.clone());
         self.executor.spawn_reaper(shutdown);
     }
 

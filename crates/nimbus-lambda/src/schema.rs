@@ -31,10 +31,26 @@ CREATE TABLE lambda_url_ids (
 )
 ",
     },
+    Migration {
+        version: 3,
+        sql: "
+CREATE TABLE lambda_event_queue (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    claimed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX lambda_event_queue_due ON lambda_event_queue (claimed, due_at, id)
+",
+    },
 ];
 
 /// The `format` written today.
 pub const RECORD_FORMAT: i64 = 1;
 
 /// Every Lambda table, for reset.
-pub const TABLES: &[&str] = &["lambda_functions", "lambda_url_ids"];
+pub const TABLES: &[&str] = &["lambda_functions", "lambda_url_ids", "lambda_event_queue"];
