@@ -8,11 +8,12 @@ use nimbus_model::Blob;
 use nimbus_model::lambda::{self as wire, LambdaApi};
 
 use crate::invoke::{InvokeMode, InvokeRequest};
+use crate::layers_api;
 use crate::policy::Grant;
-use crate::record::UrlConfig;
 use crate::record::{FunctionRef, function_arn, parse_function_ref};
 use crate::settings::{apply_update, configuration, new_record};
 use crate::urls::UrlChange;
+use crate::wire_shapes::{cors_value, layer_output, url_config};
 use crate::{Lambda, errors};
 
 /// The Lambda service as the generated dispatcher calls it.
@@ -59,27 +60,6 @@ fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), ServiceError> {
 
 const MAX_LIST_ITEMS: i32 = 50;
 
-fn cors_value(cors: Option<&wire::Cors>) -> Option<serde_json::Value> {
-    cors.and_then(|c| serde_json::to_value(c).ok())
-}
-
-fn url_config(
-    lambda: &Lambda,
-    ctx: &RequestContext,
-    name: &str,
-    config: UrlConfig,
-) -> wire::FunctionUrlConfig {
-    wire::FunctionUrlConfig {
-        function_url: lambda.function_url(ctx, &config.id),
-        function_arn: function_arn(ctx, name),
-        creation_time: config.created,
-        last_modified_time: config.last_modified,
-        cors: config.cors.and_then(|c| serde_json::from_value(c).ok()),
-        auth_type: config.auth_type,
-        invoke_mode: Some(config.invoke_mode),
-    }
-}
-
 impl LambdaApi for LambdaService {
     async fn create_function(
         &self,
@@ -89,6 +69,7 @@ impl LambdaApi for LambdaService {
         let name = function_name(ctx, &input.function_name, None)?;
         input.function_name = name;
         let record = new_record(&mut input)?;
+        self.0.check_layers(ctx, &record.layers)?;
         let Some(zip) = input.code.zip_file.take() else {
             return Err(errors::invalid(
                 "nimbus accepts function code as ZipFile; S3 locations are not supported yet.",
@@ -194,6 +175,9 @@ impl LambdaApi for LambdaService {
     ) -> Result<wire::FunctionConfiguration, ServiceError> {
         let name = function_name(ctx, &input.function_name, None)?;
         let revision = input.revision_id.take();
+        if let Some(layers) = &input.layers {
+            self.0.check_layers(ctx, layers)?;
+        }
         let record = self
             .0
             .update_function(ctx, &name, revision, None, move |f| {
@@ -527,6 +511,59 @@ impl LambdaApi for LambdaService {
             policy: Some(policy),
             revision_id: Some(revision),
         })
+    }
+
+    async fn publish_layer_version(
+        &self,
+        ctx: &RequestContext,
+        input: wire::PublishLayerVersionRequest,
+    ) -> Result<wire::PublishLayerVersionResponse, ServiceError> {
+        layers_api::publish_layer_version(&self.0, ctx, input).await
+    }
+
+    async fn get_layer_version(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetLayerVersionRequest,
+    ) -> Result<wire::GetLayerVersionResponse, ServiceError> {
+        let version = self
+            .0
+            .get_layer_version(ctx, &input.layer_name, input.version_number)?;
+        Ok(layer_output(ctx, version))
+    }
+
+    async fn get_layer_version_by_arn(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetLayerVersionByArnRequest,
+    ) -> Result<wire::GetLayerVersionResponse, ServiceError> {
+        layers_api::get_layer_version_by_arn(&self.0, ctx, input).await
+    }
+
+    async fn list_layers(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListLayersRequest,
+    ) -> Result<wire::ListLayersResponse, ServiceError> {
+        layers_api::list_layers(&self.0, ctx, input).await
+    }
+
+    async fn list_layer_versions(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListLayerVersionsRequest,
+    ) -> Result<wire::ListLayerVersionsResponse, ServiceError> {
+        layers_api::list_layer_versions(&self.0, ctx, input).await
+    }
+
+    async fn delete_layer_version(
+        &self,
+        ctx: &RequestContext,
+        input: wire::DeleteLayerVersionRequest,
+    ) -> Result<(), ServiceError> {
+        self.0
+            .delete_layer_version(ctx, &input.layer_name, input.version_number)
+            .await
     }
 
     async fn reset(&self) -> Result<(), ServiceError> {

@@ -49,6 +49,38 @@ pub(crate) fn is_reserved(name: &str) -> bool {
     RESERVED.contains(&name)
 }
 
+/// The search paths AWS's runtimes give `/opt`, for each layer directory in order.
+fn layer_paths(runtime: &str, layers: &[PathBuf]) -> Vec<(String, String)> {
+    let join = |paths: Vec<PathBuf>, tail: Option<String>| {
+        let mut parts: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        parts.extend(tail);
+        parts.join(":")
+    };
+    let python_version = runtime.trim_start_matches("python");
+    let node_major = runtime.trim_start_matches("nodejs").trim_end_matches(".x");
+    let mut python = Vec::new();
+    let mut node = Vec::new();
+    let mut bins = Vec::new();
+    let mut libs = Vec::new();
+    for dir in layers {
+        python.push(dir.join("python"));
+        python.push(dir.join(format!("python/lib/python{python_version}/site-packages")));
+        node.push(dir.join("nodejs/node_modules"));
+        node.push(dir.join(format!("nodejs/node{node_major}/node_modules")));
+        bins.push(dir.join("bin"));
+        libs.push(dir.join("lib"));
+    }
+    if layers.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        ("PYTHONPATH".into(), join(python, None)),
+        ("NODE_PATH".into(), join(node, None)),
+        ("PATH".into(), join(bins, std::env::var("PATH").ok())),
+        ("LD_LIBRARY_PATH".into(), join(libs, None)),
+    ]
+}
+
 impl Lambda {
     fn code_dir(&self, ctx: &RequestContext, name: &str, zip: &[u8]) -> PathBuf {
         self.config
@@ -79,7 +111,8 @@ impl Lambda {
             .map_err(|_| errors::bad_zip())?
             .map_err(|_| errors::bad_zip())?;
         let record = function.record;
-        let launch = self.launch_spec(ctx, &record, dir);
+        let layers = self.unpack_layers(ctx, &record.layers).await?;
+        let launch = self.launch_spec(ctx, &record, dir, &layers);
         let sink: Arc<dyn LogSink> = Arc::new(self.logs.sink(LogTarget {
             account: ctx.account_id.clone(),
             region: ctx.region.clone(),
@@ -101,11 +134,21 @@ impl Lambda {
         ctx: &RequestContext,
         record: &FunctionRecord,
         task_root: PathBuf,
+        layers: &[PathBuf],
     ) -> Result<LaunchSpec, LaunchError> {
         let family = RuntimeFamily::of(&record.runtime)
             .ok_or_else(|| LaunchError::UnsupportedRuntime(record.runtime.clone()))?;
         let client = self.executor.client_path(family);
-        let launcher = resolve_launcher(&record.runtime, &task_root, client.as_deref())?;
+        // A `provided` function's bootstrap may come from a layer, as `/opt/bootstrap` does.
+        let bootstrap_dir = if task_root.join("bootstrap").is_file() {
+            &task_root
+        } else {
+            layers
+                .iter()
+                .find(|dir| dir.join("bootstrap").is_file())
+                .unwrap_or(&task_root)
+        };
+        let launcher = resolve_launcher(&record.runtime, bootstrap_dir, client.as_deref())?;
         let root = task_root.display().to_string();
         let mut env: Vec<(String, String)> = record
             .environment
@@ -156,6 +199,7 @@ impl Lambda {
         for (k, v) in fixed {
             env.push((k.to_owned(), v));
         }
+        env.extend(layer_paths(&record.runtime, layers));
         if record.log_format == "JSON" {
             env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
         }

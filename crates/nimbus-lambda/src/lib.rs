@@ -12,12 +12,15 @@ mod errors;
 mod event_queue;
 mod functions;
 mod invoke;
+mod layers;
+mod layers_api;
 mod logsink;
 mod policy;
 mod record;
 mod schema;
 mod settings;
 mod urls;
+mod wire_shapes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -47,10 +47,38 @@ CREATE TABLE lambda_event_queue (
 CREATE INDEX lambda_event_queue_due ON lambda_event_queue (claimed, due_at, id)
 ",
     },
+    Migration {
+        version: 4,
+        sql: "
+CREATE TABLE lambda_layers (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    format INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    zip BLOB NOT NULL,
+    PRIMARY KEY (account, region, name, version)
+);
+CREATE TABLE lambda_layer_names (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    last_version INTEGER NOT NULL,
+    PRIMARY KEY (account, region, name)
+)
+",
+    },
 ];
 
 /// The `format` written today.
 pub const RECORD_FORMAT: i64 = 1;
 
 /// Every Lambda table, for reset.
-pub const TABLES: &[&str] = &["lambda_functions", "lambda_url_ids", "lambda_event_queue"];
+pub const TABLES: &[&str] = &[
+    "lambda_functions",
+    "lambda_url_ids",
+    "lambda_event_queue",
+    "lambda_layers",
+    "lambda_layer_names",
+];
