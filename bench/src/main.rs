@@ -5,6 +5,7 @@
 mod commit_metrics;
 mod disk;
 mod http_client;
+mod lambda;
 mod load;
 mod report;
 mod server_process;
@@ -18,14 +19,16 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: nimbus-bench sqs [--quick]
+const USAGE: &str = "usage: nimbus-bench sqs|lambda [--quick]
 
   sqs       measure SQS on a fresh nimbus (build it first: cargo build --release -p nimbus)
+  lambda    measure warm invokes and cold starts of echo functions
   --quick   1 s per load figure and fewer stored messages for the loaded RSS figure";
 
 #[derive(Debug, PartialEq, Eq)]
 struct Arguments {
     quick: bool,
+    suite: &'static str,
 }
 
 fn parse_arguments(arguments: &[String]) -> Result<Arguments> {
@@ -35,13 +38,14 @@ fn parse_arguments(arguments: &[String]) -> Result<Arguments> {
         match argument.as_str() {
             "--quick" => quick = true,
             "sqs" if suite.is_none() => suite = Some("sqs"),
+            "lambda" if suite.is_none() => suite = Some("lambda"),
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
-    if suite.is_none() {
+    let Some(suite) = suite else {
         bail!("name the benchmark to run\n\n{USAGE}");
-    }
-    Ok(Arguments { quick })
+    };
+    Ok(Arguments { quick, suite })
 }
 
 fn main() -> ExitCode {
@@ -54,7 +58,12 @@ fn main() -> ExitCode {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
-            .block_on(run_sqs(arguments.quick))
+            .block_on(async {
+                match arguments.suite {
+                    "lambda" => run_lambda(arguments.quick).await,
+                    _ => run_sqs(arguments.quick).await,
+                }
+            })
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -101,6 +110,28 @@ async fn run_sqs(quick: bool) -> Result<()> {
     Ok(())
 }
 
+async fn run_lambda(quick: bool) -> Result<()> {
+    let binary = server_binary()?;
+    let cores = suite::core_count();
+    let body = lambda::run(&binary, quick).await?;
+    let document = format!(
+        "# nimbus Lambda benchmark\n\nDate: {} UTC; nimbus binary: {}; {cores} cores shared by the load generator, the server and the functions; {}\n\nThe reference (ping) is `GET /_nimbus/ping` on the same server and HTTP stack, measured just before each invoke run at the same concurrency.\n\n{body}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M"),
+        suite::relative_to_workspace(&binary),
+        if quick {
+            "--quick (1 s per figure)"
+        } else {
+            "5 s per figure"
+        },
+    );
+    println!("{document}");
+    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&results)?;
+    std::fs::write(results.join("lambda-latest.md"), &document)?;
+    eprintln!("written to bench/results/lambda-latest.md");
+    Ok(())
+}
+
 /// `NIMBUS_BENCH_BINARY` overrides where the server binary is taken from.
 fn server_binary() -> Result<PathBuf> {
     match std::env::var_os("NIMBUS_BENCH_BINARY") {
@@ -125,15 +156,14 @@ mod tests {
 
     #[test]
     fn arguments() {
-        assert_eq!(args(&["sqs"]).unwrap(), Arguments { quick: false });
-        assert_eq!(
-            args(&["sqs", "--quick"]).unwrap(),
-            Arguments { quick: true }
-        );
-        assert_eq!(
-            args(&["--quick", "sqs"]).unwrap(),
-            Arguments { quick: true }
-        );
+        let sqs = |quick| Arguments {
+            quick,
+            suite: "sqs",
+        };
+        assert_eq!(args(&["sqs"]).unwrap(), sqs(false));
+        assert_eq!(args(&["sqs", "--quick"]).unwrap(), sqs(true));
+        assert_eq!(args(&["--quick", "sqs"]).unwrap(), sqs(true));
+        assert_eq!(args(&["lambda"]).unwrap().suite, "lambda");
         assert!(args(&[]).is_err());
         assert!(args(&["sqs", "sqs"]).is_err());
         assert!(args(&["sns"]).is_err());
