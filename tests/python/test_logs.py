@@ -206,3 +206,23 @@ def test_event_invocations_run_from_the_queue(lam, logs):
     with pytest.raises(ClientError) as exc:
         lam.invoke(FunctionName="async", InvocationType="Event", Payload=b"x" * (1024 * 1024 + 1))
     assert exc.value.response["Error"]["Code"] in ("RequestTooLargeException", "InvalidRequestContentException")
+
+
+def test_fallback_interpreter_is_noted_in_the_log(lam, logs):
+    import shutil as _shutil
+    import subprocess as _subprocess
+    exact = _shutil.which("python3.13")
+    if exact and _subprocess.run([exact, "-c", "pass"], capture_output=True).returncode == 0:
+        pytest.skip("python3.13 is installed here, so no fallback happens")
+    create(lam, "fallback", {"app.py": PYTHON_ECHO}, runtime="python3.13")
+    _, body = invoke_json(lam, "fallback", {"x": 1})
+    assert body["event"] == {"x": 1}
+
+    def warning():
+        if not logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/fallback")["logGroups"]:
+            return None
+        found = logs.filter_log_events(logGroupName="/aws/lambda/fallback", filterPattern="WARNING")["events"]
+        return found or None
+
+    found = _wait_for(warning)
+    assert found and "python3.13 is not installed on this host" in found[0]["message"]

@@ -1,12 +1,12 @@
 //! A function made ready to run: code unpacked, launcher chosen, environment built. Cached
 //! until the function changes, so warm invokes do no file or store work.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use nimbus_core::{RequestContext, ServiceError};
-use nimbus_runtime::{LaunchError, LaunchSpec, LogSink, RuntimeFamily, resolve_launcher};
+use nimbus_runtime::{LaunchError, LaunchSpec, Launcher, LogSink, RuntimeFamily, resolve_launcher};
 
 use crate::code;
 use crate::logsink::LogTarget;
@@ -112,7 +112,9 @@ impl Lambda {
             .map_err(|_| errors::bad_zip())?;
         let record = function.record;
         let layers = self.unpack_layers(ctx, &record.layers).await?;
-        let launch = self.launch_spec(ctx, &record, dir, &layers);
+        let launcher = self.launcher(&record, &dir, &layers).await?;
+        let launch =
+            launcher.map(|launcher| self.launch_spec(ctx, &record, dir, &layers, launcher));
         let sink: Arc<dyn LogSink> = Arc::new(self.logs.sink(LogTarget {
             account: ctx.account_id.clone(),
             region: ctx.region.clone(),
@@ -129,26 +131,42 @@ impl Lambda {
         Ok(deployed)
     }
 
+    /// Chooses the program that starts instances. Off the async runtime: the first use of an
+    /// interpreter runs it once to learn its version and location.
+    async fn launcher(
+        &self,
+        record: &FunctionRecord,
+        task_root: &Path,
+        layers: &[PathBuf],
+    ) -> Result<Result<Launcher, LaunchError>, ServiceError> {
+        let client = RuntimeFamily::of(&record.runtime).and_then(|f| self.executor.client_path(f));
+        // A `provided` function's bootstrap may come from a layer, as `/opt/bootstrap` does.
+        let bootstrap_dir = if task_root.join("bootstrap").is_file() {
+            task_root.to_path_buf()
+        } else {
+            layers
+                .iter()
+                .find(|dir| dir.join("bootstrap").is_file())
+                .cloned()
+                .unwrap_or_else(|| task_root.to_path_buf())
+        };
+        let runtime = record.runtime.clone();
+        tokio::task::spawn_blocking(move || {
+            resolve_launcher(&runtime, &bootstrap_dir, client.as_deref())
+        })
+        .await
+        .map_err(|_| nimbus_model::lambda::errors::service_exception("An internal error occurred."))
+    }
+
     fn launch_spec(
         &self,
         ctx: &RequestContext,
         record: &FunctionRecord,
         task_root: PathBuf,
         layers: &[PathBuf],
-    ) -> Result<LaunchSpec, LaunchError> {
-        let family = RuntimeFamily::of(&record.runtime)
-            .ok_or_else(|| LaunchError::UnsupportedRuntime(record.runtime.clone()))?;
-        let client = self.executor.client_path(family);
-        // A `provided` function's bootstrap may come from a layer, as `/opt/bootstrap` does.
-        let bootstrap_dir = if task_root.join("bootstrap").is_file() {
-            &task_root
-        } else {
-            layers
-                .iter()
-                .find(|dir| dir.join("bootstrap").is_file())
-                .unwrap_or(&task_root)
-        };
-        let launcher = resolve_launcher(&record.runtime, bootstrap_dir, client.as_deref())?;
+        launcher: Launcher,
+    ) -> LaunchSpec {
+        let client = RuntimeFamily::of(&record.runtime).and_then(|f| self.executor.client_path(f));
         let root = task_root.display().to_string();
         let mut env: Vec<(String, String)> = record
             .environment
@@ -203,7 +221,7 @@ impl Lambda {
         if record.log_format == "JSON" {
             env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
         }
-        Ok(LaunchSpec {
+        LaunchSpec {
             program: launcher.program,
             args: launcher.args,
             env,
@@ -212,6 +230,6 @@ impl Lambda {
             memory_mb: record.memory_mb,
             timeout: Duration::from_secs(u64::from(record.timeout_secs)),
             start_warning: launcher.warning,
-        })
+        }
     }
 }

@@ -175,6 +175,7 @@ impl Lambda {
             trace_id: trace_id(ctx, now_ms / 1000),
             deadline_ms: chrono::Utc::now().timestamp_millis()
                 + i64::from(deployed.record.timeout_secs) * 1000,
+            wait_for_output: want_log,
         };
         let reserved = deployed
             .record

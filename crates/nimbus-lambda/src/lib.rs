@@ -85,6 +85,8 @@ impl Lambda {
             work_dir: config.work_dir.clone(),
         })
         .map_err(|e| OpenError::WorkDir(config.work_dir.clone(), e))?;
+        // Learn the host's interpreters before the first function needs them.
+        tokio::task::spawn_blocking(nimbus_runtime::warm_interpreter_cache);
         Ok(Arc::new(Lambda {
             store,
             clock,

@@ -9,7 +9,11 @@ use nimbus_runtime::LogSink;
 use tokio::sync::mpsc;
 
 /// Lines taken per batch; the writer commits each batch in one group commit.
-const BATCH: usize = 1000;
+const BATCH: usize = 5000;
+/// After the first line of a batch, how long to gather more. Every write is an fsync'd
+/// commit, so a busy function's lines are written a few times a second rather than once per
+/// invocation; CloudWatch Logs itself shows lines seconds after they are written.
+const GATHER_FOR: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A line and where it goes.
 struct Line {
@@ -56,6 +60,13 @@ impl LogForwarder {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
+                tokio::time::sleep(GATHER_FOR).await;
+                while batch.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(line) => batch.push(line),
+                        Err(_) => break,
+                    }
+                }
                 let Some(writer) = &writer else {
                     batch.clear();
                     continue;

@@ -19,6 +19,9 @@ use crate::{Invocation, InvokeResult, LaunchSpec, LogSink, Outcome};
 
 /// AWS gives initialization its own ten seconds, separate from the function's timeout.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an invocation whose log was asked for waits for output still in the pipes: a
+/// runtime writes its last lines before it posts the answer, but they are read concurrently.
+const OUTPUT_GRACE: Duration = Duration::from_millis(3);
 /// How often a busy instance's memory is checked.
 const MEMORY_CHECK_EVERY: Duration = Duration::from_millis(50);
 
@@ -124,17 +127,16 @@ impl Instance {
         *self.capture.lock() = Some(String::new());
         self.log(format!("START RequestId: {request_id} Version: $LATEST"));
         let cold = !self.ready;
-        let began = Instant::now();
+        let wait_for_output = inv.wait_for_output;
+        let mut began = Instant::now();
         let mut init_duration = None;
         let outcome = if self.api.invocations.send(inv).await.is_err() {
             Outcome::Crashed("Runtime API stopped".into())
         } else {
-            self.await_outcome(&request_id, spec, &mut init_duration)
+            self.await_outcome(&request_id, spec, &mut init_duration, &mut began)
                 .await
         };
-        let duration = began
-            .elapsed()
-            .saturating_sub(init_duration.unwrap_or_default());
+        let duration = began.elapsed();
         if let Outcome::Timeout(after) = &outcome {
             self.log(format!(
                 "{} {request_id} Task timed out after {:.2} seconds",
@@ -147,7 +149,11 @@ impl Instance {
             self.kill();
         }
         // Lines written just before the answer may still be in the pipe.
-        tokio::task::yield_now().await;
+        if wait_for_output {
+            tokio::time::sleep(OUTPUT_GRACE).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
         let max_memory_mb = self.pid.map_or(0, report::peak_memory_mb);
         let platform = Platform {
             request_id: &request_id,
@@ -175,6 +181,7 @@ impl Instance {
         request_id: &str,
         spec: &LaunchSpec,
         init_duration: &mut Option<Duration>,
+        began: &mut Instant,
     ) -> Outcome {
         let start = tokio::time::Instant::now();
         let mut deadline = if self.ready {
@@ -192,6 +199,8 @@ impl Instance {
                         if !self.ready {
                             self.ready = true;
                             *init_duration = Some(self.started.elapsed());
+                            // The invocation's own duration starts when initialization ends.
+                            *began = Instant::now();
                             deadline = tokio::time::Instant::now() + spec.timeout;
                         }
                     }

@@ -90,30 +90,68 @@ fn candidates(runtime: &str, family: RuntimeFamily) -> Vec<String> {
     }
 }
 
-/// The version an interpreter reports, or `None` when it does not run. Cached: a host's
+/// An interpreter found on the host.
+#[derive(Debug, Clone, PartialEq)]
+struct Interpreter {
+    /// `Python 3.11.7` or `v20.20.2`.
+    version: String,
+    /// The executable itself. Launching it directly skips wrappers such as pyenv's shims,
+    /// which cost a shell and a second process on every instance start.
+    executable: PathBuf,
+}
+
+/// The interpreter a name runs, or `None` when it does not run. Cached: a host's
 /// interpreters do not change while nimbus runs, and probing costs a process start.
-fn probe(name: &str) -> Option<String> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<String>>>> = OnceLock::new();
+fn probe(name: &str) -> Option<Interpreter> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Interpreter>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);
     if let Some(known) = cache.lock().get(name) {
         return known.clone();
     }
-    let version = std::process::Command::new(name)
-        .arg("--version")
+    let script: &[&str] = if name.starts_with("python") {
+        &[
+            "-c",
+            "import sys; print('Python ' + sys.version.split()[0]); print(sys.executable)",
+        ]
+    } else {
+        &["-p", "process.version + '\\n' + process.execPath"]
+    };
+    let found = std::process::Command::new(name)
+        .args(script)
         .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .output()
         .ok()
         .filter(|out| out.status.success())
-        .map(|out| {
-            let text = if out.stdout.is_empty() {
-                out.stderr
-            } else {
-                out.stdout
-            };
-            String::from_utf8_lossy(&text).trim().to_owned()
+        .and_then(|out| {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let mut lines = text.lines();
+            let version = lines.next()?.trim().to_owned();
+            let executable = PathBuf::from(lines.next()?.trim());
+            executable.is_file().then_some(Interpreter {
+                version,
+                executable,
+            })
         });
-    cache.lock().insert(name.to_owned(), version.clone());
-    version
+    cache.lock().insert(name.to_owned(), found.clone());
+    found
+}
+
+/// Probes the usual interpreters ahead of the first function (a blocking call: run it off
+/// the async runtime).
+pub fn warm_interpreter_cache() {
+    for name in [
+        "python3",
+        "python3.9",
+        "python3.10",
+        "python3.11",
+        "python3.12",
+        "python3.13",
+        "python3.14",
+        "node",
+    ] {
+        probe(name);
+    }
 }
 
 /// The version a runtime name asks for: `python3.12` → `3.12`, `nodejs20.x` → `20`.
@@ -151,7 +189,11 @@ pub fn resolve_launcher(
     let tried = candidates(runtime, family);
     let wanted = wanted_version(runtime, family);
     for name in &tried {
-        let Some(version) = probe(name) else {
+        let Some(Interpreter {
+            version,
+            executable,
+        }) = probe(name)
+        else {
             continue;
         };
         let matches = match family {
@@ -169,7 +211,7 @@ pub fn resolve_launcher(
             args.push(client.display().to_string());
         }
         return Ok(Launcher {
-            program: PathBuf::from(name),
+            program: executable,
             args,
             warning,
         });
@@ -230,5 +272,23 @@ mod tests {
             Err(LaunchError::NoBootstrap)
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod messages {
+    use super::*;
+
+    #[test]
+    fn missing_interpreter_is_explained() {
+        let err = LaunchError::NoInterpreter {
+            runtime: "python3.12".into(),
+            tried: vec!["python3.12".into(), "python3".into()],
+        };
+        assert_eq!(err.error_type(), "Runtime.InvalidRuntime");
+        assert_eq!(
+            err.to_string(),
+            "no interpreter for python3.12 on this host (looked for python3.12, python3)"
+        );
     }
 }

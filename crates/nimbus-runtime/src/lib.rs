@@ -21,7 +21,9 @@ use bytes::Bytes;
 
 pub use clients::{NODE_CLIENT, PYTHON_CLIENT};
 pub use executor::{Executor, ExecutorConfig, Throttled};
-pub use interpreters::{LaunchError, Launcher, RuntimeFamily, resolve_launcher};
+pub use interpreters::{
+    LaunchError, Launcher, RuntimeFamily, resolve_launcher, warm_interpreter_cache,
+};
 
 /// How to start one instance of a function revision.
 #[derive(Debug, Clone)]
@@ -53,6 +55,9 @@ pub struct Invocation {
     pub trace_id: String,
     /// Epoch milliseconds by which the function must answer (`Lambda-Runtime-Deadline-Ms`).
     pub deadline_ms: i64,
+    /// The caller wants the invocation's log (`LogType=Tail`): wait briefly for output still
+    /// in the pipes before closing it with END and REPORT.
+    pub wait_for_output: bool,
 }
 
 /// How an invocation ended.

@@ -45,6 +45,7 @@ fn invocation(payload: &str) -> Invocation {
         client_context: None,
         trace_id: "Root=1-00000000-000000000000000000000000".into(),
         deadline_ms: chrono_now_ms() + 3000,
+        wait_for_output: true,
     }
 }
 
