@@ -95,7 +95,13 @@ impl Executor {
         invocation: Invocation,
         sink: &Arc<dyn LogSink>,
     ) -> Result<std::io::Result<InvokeResult>, Throttled> {
-        let pool = Arc::clone(self.pools.lock().entry(key.to_owned()).or_default());
+        let pool = {
+            let mut pools = self.pools.lock();
+            match pools.get(key) {
+                Some(pool) => Arc::clone(pool),
+                None => Arc::clone(pools.entry(key.to_owned()).or_default()),
+            }
+        };
         let Some(_function_slot) = take_slot(&pool.busy, reserved.unwrap_or(usize::MAX)) else {
             return Err(Throttled::Function);
         };

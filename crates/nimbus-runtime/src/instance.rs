@@ -22,6 +22,10 @@ const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an invocation whose log was asked for waits for output still in the pipes: a
 /// runtime writes its last lines before it posts the answer, but they are read concurrently.
 const OUTPUT_GRACE: Duration = Duration::from_millis(3);
+/// How often REPORT's Max Memory Used is read again from `/proc` (peak memory only grows, so
+/// a reading this old is at most slightly low; reading on every invocation costs more than
+/// the rest of a warm invocation's bookkeeping).
+const PEAK_MEMORY_EVERY: Duration = Duration::from_millis(100);
 /// How often a busy instance's memory is checked.
 const MEMORY_CHECK_EVERY: Duration = Duration::from_millis(50);
 
@@ -41,6 +45,8 @@ pub(crate) struct Instance {
     readers: Vec<JoinHandle<()>>,
     /// When the instance last finished an invocation, for idle reaping.
     pub last_used: Instant,
+    /// The last reading of the instance's peak memory, in MB, and when it was taken.
+    peak_memory: Option<(u64, Instant)>,
 }
 
 impl Drop for Instance {
@@ -99,6 +105,7 @@ impl Instance {
             scratch,
             readers,
             last_used: Instant::now(),
+            peak_memory: None,
         };
         if let Some(warning) = &spec.start_warning {
             instance.log(warning.clone());
@@ -118,6 +125,17 @@ impl Instance {
     fn kill(&mut self) {
         if let Some(pid) = self.pid.take() {
             let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+
+    fn peak_memory_mb(&mut self) -> u64 {
+        match self.peak_memory {
+            Some((mb, at)) if at.elapsed() < PEAK_MEMORY_EVERY => mb,
+            _ => {
+                let mb = self.pid.map_or(0, report::peak_memory_mb);
+                self.peak_memory = Some((mb, Instant::now()));
+                mb
+            }
         }
     }
 
@@ -154,7 +172,7 @@ impl Instance {
         } else {
             tokio::task::yield_now().await;
         }
-        let max_memory_mb = self.pid.map_or(0, report::peak_memory_mb);
+        let max_memory_mb = self.peak_memory_mb();
         let platform = Platform {
             request_id: &request_id,
             duration,
