@@ -94,6 +94,17 @@ def test_url_by_host(lam, nimbus):
     assert status == 200 and json.loads(body) == {"just": "json"}
 
 
+def test_iam_url_needs_a_signature(lam):
+    create(lam, "private", {"app.py": HTTP_ECHO})
+    url = lam.create_function_url_config(FunctionName="private", AuthType="AWS_IAM")["FunctionUrl"]
+    status, _, body = request(url + "plain")
+    assert status == 403 and json.loads(body) == {"Message": "Forbidden"}
+    signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/lambda/aws4_request, "
+                               "SignedHeaders=host, Signature=0"}
+    status, _, body = request(url + "plain", headers=signed)
+    assert status == 200 and json.loads(body) == {"just": "json"}
+
+
 def test_permissions(lam):
     arn = create(lam, "perm", {"app.py": PYTHON_ECHO})["FunctionArn"]
     with pytest.raises(ClientError) as exc:

@@ -351,6 +351,19 @@ impl FunctionUrlHandler for LambdaUrls {
             };
             let base = self.0.endpoint.get().cloned().unwrap_or_default();
             let ctx = RequestContext::internal(&account, &region, &base);
+            let Ok(config) = self.0.get_url(&ctx, &name) else {
+                return plain(404, "Not Found");
+            };
+            // AWS_IAM URLs take only signed requests. Signatures themselves are checked by
+            // the edge's authentication mode, which does not cover this data-plane path, so
+            // nimbus asks for the signature's presence only.
+            let signed = request
+                .headers
+                .iter()
+                .any(|(k, v)| k == "authorization" && v.starts_with("AWS4-HMAC-SHA256"));
+            if config.auth_type == "AWS_IAM" && !signed {
+                return plain(403, "Forbidden");
+            }
             let payload = event(&url_id, &region, &request, self.0.clock.now_ms());
             let invoke = InvokeRequest {
                 function: name,
