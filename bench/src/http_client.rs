@@ -119,6 +119,22 @@ impl Connection {
         self.exchange(request).await
     }
 
+    /// `POST path` with a JSON body and an unverified SigV4 header for `service`, as a
+    /// restJson SDK call looks.
+    pub async fn post_json(&mut self, path: &str, service: &str, body: Bytes) -> Result<Reply> {
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::HOST, &self.authority)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, authorization)
+            .body(Full::new(body))?;
+        self.exchange(request).await
+    }
+
     async fn exchange(&mut self, request: Request<Full<Bytes>>) -> Result<Reply> {
         self.sender.ready().await?;
         let response = self.sender.send_request(request).await?;

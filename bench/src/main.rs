@@ -1,4 +1,4 @@
-//! `nimbus-bench sqs|sns [--quick]`: starts the nimbus release binary on a temporary data
+//! `nimbus-bench sqs|sns|lambda [--quick]`: starts the nimbus release binary on a temporary data
 //! directory, measures SQS against a reference handler on the same HTTP stack (or SNS fan-out
 //! against SQS SendMessage), prints a Markdown table and writes it to
 //! `bench/results/<suite>-latest.md`.
@@ -6,6 +6,7 @@
 mod commit_metrics;
 mod disk;
 mod http_client;
+mod lambda;
 mod load;
 mod report;
 mod server_process;
@@ -21,10 +22,11 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: nimbus-bench sqs|sns [--quick]
+const USAGE: &str = "usage: nimbus-bench sqs|sns|lambda [--quick]
 
   sqs       measure SQS on a fresh nimbus (build it first: cargo build --release -p nimbus)
   sns       measure SNS → SQS fan-out, with SQS SendMessage as the reference
+  lambda    measure warm invokes and cold starts of echo functions
   --quick   1 s per load figure and fewer stored messages for the loaded RSS figure";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -41,6 +43,7 @@ fn parse_arguments(arguments: &[String]) -> Result<Arguments> {
             "--quick" => quick = true,
             "sqs" if suite.is_none() => suite = Some("sqs"),
             "sns" if suite.is_none() => suite = Some("sns"),
+            "lambda" if suite.is_none() => suite = Some("lambda"),
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
             .block_on(async {
                 match arguments.suite {
                     "sns" => run_sns(arguments.quick).await,
+                    "lambda" => run_lambda(arguments.quick).await,
                     _ => run_sqs(arguments.quick).await,
                 }
             })
@@ -127,6 +131,28 @@ async fn run_sns(quick: bool) -> Result<()> {
     Ok(())
 }
 
+async fn run_lambda(quick: bool) -> Result<()> {
+    let binary = server_binary()?;
+    let cores = suite::core_count();
+    let body = lambda::run(&binary, quick).await?;
+    let document = format!(
+        "# nimbus Lambda benchmark\n\nDate: {} UTC; nimbus binary: {}; {cores} cores shared by the load generator, the server and the functions; {}\n\nThe reference (ping) is `GET /_nimbus/ping` on the same server and HTTP stack, measured just before each invoke run at the same concurrency.\n\n{body}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M"),
+        suite::relative_to_workspace(&binary),
+        if quick {
+            "--quick (1 s per figure)"
+        } else {
+            "5 s per figure"
+        },
+    );
+    println!("{document}");
+    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&results)?;
+    std::fs::write(results.join("lambda-latest.md"), &document)?;
+    eprintln!("written to bench/results/lambda-latest.md");
+    Ok(())
+}
+
 /// `NIMBUS_BENCH_BINARY` overrides where the server binary is taken from.
 fn server_binary() -> Result<PathBuf> {
     match std::env::var_os("NIMBUS_BENCH_BINARY") {
@@ -165,9 +191,10 @@ mod tests {
                 quick: false
             }
         );
+        assert_eq!(args(&["lambda"]).unwrap().suite, "lambda");
         assert!(args(&[]).is_err());
         assert!(args(&["sqs", "sqs"]).is_err());
         assert!(args(&["sqs", "sns"]).is_err());
-        assert!(args(&["lambda"]).is_err());
+        assert!(args(&["sns", "lambda"]).is_err());
     }
 }

@@ -65,3 +65,53 @@ pub trait FunctionInvoker: Send + Sync + 'static {
         invocation_type: InvocationType,
     ) -> BoxFuture<'a, Result<InvocationResult, ServiceError>>;
 }
+
+/// One log line bound for a log stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEvent {
+    pub timestamp_ms: i64,
+    pub message: String,
+}
+
+/// Appends events to log streams, creating the group and stream when missing (implemented by
+/// CloudWatch Logs; Lambda writes function output through it).
+pub trait LogWriter: Send + Sync + 'static {
+    fn append_log_events<'a>(
+        &'a self,
+        account_id: &'a str,
+        region: &'a str,
+        group: &'a str,
+        stream: &'a str,
+        events: Vec<LogEvent>,
+    ) -> BoxFuture<'a, Result<(), ServiceError>>;
+}
+
+/// An HTTP request for a function URL, as the edge hands it over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionUrlRequest {
+    pub method: String,
+    /// The path below the function URL's root, starting with `/`.
+    pub path: String,
+    pub query: Option<String>,
+    /// Header names in lower case, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub source_ip: String,
+}
+
+/// What a function URL answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionUrlResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Serves function URLs by their id (implemented by Lambda).
+pub trait FunctionUrlHandler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        url_id: &str,
+        request: FunctionUrlRequest,
+    ) -> BoxFuture<'_, FunctionUrlResponse>;
+}

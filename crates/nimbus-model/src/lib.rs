@@ -11,10 +11,18 @@ pub use descriptor::{Location, Member, OperationModel, ServiceModel, Shape, Shap
 pub use values::{Blob, Timestamp};
 
 pub mod iam;
+pub mod lambda;
+pub mod logs;
 pub mod sns;
 pub mod sqs;
 pub mod sts;
 
 /// Every generated service model.
-pub static ALL_SERVICES: &[&ServiceModel] =
-    &[&sqs::SERVICE, &sns::SERVICE, &sts::SERVICE, &iam::SERVICE];
+pub static ALL_SERVICES: &[&ServiceModel] = &[
+    &sqs::SERVICE,
+    &sns::SERVICE,
+    &sts::SERVICE,
+    &iam::SERVICE,
+    &lambda::SERVICE,
+    &logs::SERVICE,
+];

@@ -26,6 +26,13 @@ pub async fn handle(
     local_port: u16,
     req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
+    if let Some(handler) = &state.function_urls
+        && let Some((id, path)) =
+            crate::function_url::match_request(req.uri().path(), req.headers())
+    {
+        let limit = state.config.max_body_bytes;
+        return Ok(crate::function_url::serve(handler.as_ref(), &id, path, req, limit).await);
+    }
     if let Some(route) = req.uri().path().strip_prefix("/_nimbus/") {
         let route = route.to_owned();
         return Ok(crate::admin::route(&state, &route, req).await);

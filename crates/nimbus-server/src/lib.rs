@@ -14,6 +14,7 @@ mod admin;
 pub mod auth;
 mod config;
 mod edge;
+mod function_url;
 mod listen;
 pub mod metrics;
 mod serve;
@@ -25,6 +26,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use nimbus_core::effects::FunctionUrlHandler;
 use nimbus_core::{BoxFuture, Clock, Service, ServiceError};
 use nimbus_model::ServiceModel;
 use tokio::net::TcpListener;
@@ -58,6 +60,7 @@ pub struct ServerBuilder {
     admin_gets: Vec<(&'static str, AdminGetFn)>,
     metrics: ServerMetrics,
     version: &'static str,
+    function_urls: Option<Arc<dyn FunctionUrlHandler>>,
 }
 
 impl ServerBuilder {
@@ -72,7 +75,14 @@ impl ServerBuilder {
             admin_gets: Vec::new(),
             metrics: ServerMetrics::default(),
             version: env!("CARGO_PKG_VERSION"),
+            function_urls: None,
         }
+    }
+
+    /// Serves function URLs (by path and by host) with `handler`.
+    pub fn function_urls(mut self, handler: Arc<dyn FunctionUrlHandler>) -> Self {
+        self.function_urls = Some(handler);
+        self
     }
 
     /// Serves `service` for requests identified as `model`; its `reset()` becomes a reset hook
@@ -128,6 +138,7 @@ impl ServerBuilder {
             version: self.version,
             started: Instant::now(),
             config: self.config,
+            function_urls: self.function_urls,
         };
         Ok(Server {
             listeners,
@@ -148,6 +159,7 @@ pub(crate) struct EdgeState {
     pub version: &'static str,
     pub started: Instant,
     pub config: ServerConfig,
+    pub function_urls: Option<Arc<dyn FunctionUrlHandler>>,
 }
 
 impl EdgeState {

@@ -18,6 +18,34 @@ pub struct Cli {
 pub enum Command {
     /// Serve the AWS endpoint until interrupted.
     Serve(ServeArgs),
+    /// Print a function's logs from a running nimbus.
+    Logs(LogsArgs),
+}
+
+/// Flags of `nimbus logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The function whose log group (`/aws/lambda/<function>`) to print
+    pub function: String,
+    /// Keep printing new lines as they arrive, until interrupted
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// How far back to start, e.g. 30s, 10m, 2h, 1d
+    #[arg(long, default_value = "10m")]
+    pub since: String,
+    /// The nimbus endpoint
+    #[arg(
+        long,
+        env = "AWS_ENDPOINT_URL",
+        default_value = "http://localhost:4566"
+    )]
+    pub endpoint: String,
+    /// The function's region
+    #[arg(long, env = "AWS_DEFAULT_REGION", default_value = nimbus_core::DEFAULT_REGION)]
+    pub region: String,
+    /// Prefix each line with its log stream
+    #[arg(long)]
+    pub show_stream: bool,
 }
 
 /// Flags of `nimbus serve`. Each also reads the environment variable named in its help, then

@@ -1,13 +1,20 @@
 //! The composition root: opens the store, builds the services, starts their workers, and
 //! closes everything in order on shutdown. The only place that knows every crate.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Result;
+use nimbus_core::effects::{FunctionInvoker, FunctionUrlHandler};
 use nimbus_core::{Clock, CredentialLookup, Service};
 use nimbus_iam::{Iam, IamService, StsService};
+use nimbus_lambda::{Lambda, LambdaConfig, LambdaInvoker, LambdaService, LambdaUrls};
+use nimbus_logs::{Logs, LogsService, LogsWriter};
 use nimbus_model::ServiceModel;
 use nimbus_model::iam::IamHandler;
+use nimbus_model::lambda::LambdaHandler;
+use nimbus_model::logs::LogsHandler;
 use nimbus_model::sns::SnsHandler;
 use nimbus_model::sqs::SqsHandler;
 use nimbus_model::sts::StsHandler;
@@ -26,8 +33,18 @@ pub struct Composition {
     pub issued_credentials: Arc<dyn CredentialLookup>,
     /// Pages services serve under `/_nimbus/`.
     pub admin_pages: Vec<(&'static str, AdminGetFn)>,
+    /// Serves function URL traffic at the edge.
+    pub function_urls: Arc<dyn FunctionUrlHandler>,
+    lambda: Arc<Lambda>,
     store: Store,
+    /// A directory made for this run only (`--in-memory`), removed on close.
+    scratch: Option<PathBuf>,
 }
+
+/// How long an unused function instance stays warm.
+const FUNCTION_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// AWS's default account concurrency.
+const ACCOUNT_CONCURRENCY: usize = 1000;
 
 /// Feeds the store's group commits into the server's metrics.
 struct CommitMetrics(Arc<dyn CommitObserver>);
@@ -58,11 +75,41 @@ pub async fn compose(
     sqs.spawn_workers(shutdown.clone());
     let iam = Iam::open(store.clone(), clock.clone(), &settings.account).await?;
 
-    // Lambda is not composed yet: deliveries to functions fail like an unreachable endpoint
-    // until a `FunctionInvoker` is wired here.
+    // Function code and instance scratch space live beside the database, or in a directory
+    // of this run's own when nothing is kept.
+    let (lambda_dir, scratch) = match &settings.storage {
+        Storage::Directory(dir) => (dir.join("lambda"), None),
+        Storage::InMemory => {
+            let dir = std::env::temp_dir().join(format!(
+                "nimbus-{}-{}",
+                std::process::id(),
+                nimbus_core::ids::uuid()
+            ));
+            (dir.clone(), Some(dir))
+        }
+    };
+    let lambda_config = LambdaConfig {
+        work_dir: lambda_dir,
+        account_concurrency: ACCOUNT_CONCURRENCY,
+        idle_timeout: FUNCTION_IDLE_TIMEOUT,
+    };
+    let logs = Logs::open(store.clone(), clock.clone()).await?;
+    logs.spawn_workers(shutdown.clone());
+    let log_writer = Arc::new(LogsWriter(Arc::clone(&logs)));
+    let lambda = Lambda::open(
+        store.clone(),
+        clock.clone(),
+        lambda_config,
+        Some(log_writer),
+    )
+    .await?;
+    lambda.spawn_workers(shutdown.clone());
+    let function_invoker: Arc<dyn FunctionInvoker> = Arc::new(LambdaInvoker(Arc::clone(&lambda)));
+
+    // SNS delivers to queues and functions through the same seams other services use.
     let endpoints = Endpoints {
         queues: Some(Arc::new(SqsQueueSender(Arc::clone(&sqs)))),
-        functions: None,
+        functions: Some(function_invoker),
     };
     let sns = Sns::open(store.clone(), clock.clone(), endpoints).await?;
     sns.spawn_workers(shutdown.clone());
@@ -84,14 +131,26 @@ pub async fn compose(
             Arc::new(IamHandler::new(IamService(Arc::clone(&iam)))),
             &nimbus_model::iam::SERVICE,
         ),
+        (
+            Arc::new(LambdaHandler::new(LambdaService(Arc::clone(&lambda)))),
+            &nimbus_model::lambda::SERVICE,
+        ),
+        (
+            Arc::new(LogsHandler::new(LogsService(logs))),
+            &nimbus_model::logs::SERVICE,
+        ),
     ];
     let admin_pages = vec![("sns/", sns_pages(sns))];
+    let function_urls: Arc<dyn FunctionUrlHandler> = Arc::new(LambdaUrls(Arc::clone(&lambda)));
 
     Ok(Composition {
         services,
         issued_credentials: iam,
         admin_pages,
+        function_urls,
+        lambda,
         store,
+        scratch,
     })
 }
 
@@ -122,10 +181,19 @@ fn sns_pages(sns: Arc<Sns>) -> AdminGetFn {
 }
 
 impl Composition {
+    /// Tells the services that hand out nimbus's own address (functions' `AWS_ENDPOINT_URL`)
+    /// where the server listens.
+    pub fn set_endpoint(&self, url: &str) {
+        self.lambda.set_endpoint(url);
+    }
+
     /// Runs after the server has drained: workers have seen the shutdown signal, so the
     /// store can flush its last group commit and close.
     pub async fn close(self) {
         self.store.close().await;
         tracing::info!("store closed");
+        if let Some(dir) = &self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

@@ -3,6 +3,7 @@
 mod cli;
 mod compose;
 mod logging;
+mod logs_cmd;
 mod settings;
 
 use std::collections::HashMap;
@@ -23,7 +24,10 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Serve(args) = cli.command;
+    let args = match cli.command {
+        Command::Serve(args) => args,
+        Command::Logs(args) => return run_logs(args),
+    };
     let env: HashMap<String, String> = std::env::vars().collect();
     let settings = match Settings::resolve(args, &env) {
         Ok(settings) => settings,
@@ -56,6 +60,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// `nimbus logs`: a client of a running server, on a small runtime of its own.
+fn run_logs(args: cli::LogsArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("nimbus: starting the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(logs_cmd::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("nimbus: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn serve(settings: Settings) -> Result<()> {
     let clock = Clock::new(settings.clock);
     let (stop, shutdown) = watch::channel(false);
@@ -75,7 +100,8 @@ async fn serve(settings: Settings) -> Result<()> {
     };
     let mut builder = ServerBuilder::new(config, clock, shutdown)
         .metrics(metrics)
-        .version(VERSION);
+        .version(VERSION)
+        .function_urls(composition.function_urls.clone());
     for (service, model) in &composition.services {
         builder = builder.service(service.clone(), model);
     }
@@ -90,6 +116,7 @@ async fn serve(settings: Settings) -> Result<()> {
         anyhow::bail!("no listener was bound");
     };
     tracing::info!(addrs = ?server.local_addrs(), "listening");
+    composition.set_endpoint(&format!("http://{first}"));
     // The one line on stdout: tests and scripts wait for it.
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "nimbus {VERSION} listening on http://{first}")?;

@@ -6,8 +6,10 @@ use crate::cli::{Cli, Command};
 fn args(flags: &[&str]) -> ServeArgs {
     let mut argv = vec!["nimbus", "serve"];
     argv.extend_from_slice(flags);
-    let Command::Serve(args) = Cli::try_parse_from(argv).expect("flags parse").command;
-    args
+    match Cli::try_parse_from(argv).expect("flags parse").command {
+        Command::Serve(args) => args,
+        Command::Logs(_) => panic!("`serve` parsed as `logs`"),
+    }
 }
 
 fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {

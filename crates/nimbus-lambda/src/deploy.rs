@@ -1,0 +1,235 @@
+//! A function made ready to run: code unpacked, launcher chosen, environment built. Cached
+//! until the function changes, so warm invokes do no file or store work.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use nimbus_core::{RequestContext, ServiceError};
+use nimbus_runtime::{LaunchError, LaunchSpec, Launcher, LogSink, RuntimeFamily, resolve_launcher};
+
+use crate::code;
+use crate::logsink::LogTarget;
+use crate::record::{FunctionRecord, function_arn};
+use crate::{Lambda, errors};
+
+pub(crate) struct Deployed {
+    pub record: FunctionRecord,
+    pub arn: String,
+    /// The executor's pool key: the function key and its revision.
+    pub pool_key: String,
+    pub launch: Result<LaunchSpec, LaunchError>,
+    pub sink: Arc<dyn LogSink>,
+}
+
+/// Environment names a function's own variables may not replace.
+const RESERVED: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// Whether a function variable name is reserved by the runtime.
+pub(crate) fn is_reserved(name: &str) -> bool {
+    RESERVED.contains(&name)
+}
+
+/// The search paths AWS's runtimes give `/opt`, for each layer directory in order.
+fn layer_paths(runtime: &str, layers: &[PathBuf]) -> Vec<(String, String)> {
+    let join = |paths: Vec<PathBuf>, tail: Option<String>| {
+        let mut parts: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        parts.extend(tail);
+        parts.join(":")
+    };
+    let python_version = runtime.trim_start_matches("python");
+    let node_major = runtime.trim_start_matches("nodejs").trim_end_matches(".x");
+    let mut python = Vec::new();
+    let mut node = Vec::new();
+    let mut bins = Vec::new();
+    let mut libs = Vec::new();
+    for dir in layers {
+        python.push(dir.join("python"));
+        python.push(dir.join(format!("python/lib/python{python_version}/site-packages")));
+        node.push(dir.join("nodejs/node_modules"));
+        node.push(dir.join(format!("nodejs/node{node_major}/node_modules")));
+        bins.push(dir.join("bin"));
+        libs.push(dir.join("lib"));
+    }
+    if layers.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        ("PYTHONPATH".into(), join(python, None)),
+        ("NODE_PATH".into(), join(node, None)),
+        ("PATH".into(), join(bins, std::env::var("PATH").ok())),
+        ("LD_LIBRARY_PATH".into(), join(libs, None)),
+    ]
+}
+
+impl Lambda {
+    fn code_dir(&self, ctx: &RequestContext, name: &str, zip: &[u8]) -> PathBuf {
+        self.config
+            .work_dir
+            .join("code")
+            .join(&ctx.account_id)
+            .join(&ctx.region)
+            .join(name)
+            .join(code::digest_dir_name(zip))
+    }
+
+    /// The function ready to invoke, from the cache or prepared now.
+    pub(crate) async fn deployed(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<Arc<Deployed>, ServiceError> {
+        let key = Self::function_key(ctx, name);
+        if let Some(deployed) = self.deployed.read().get(&key) {
+            return Ok(Arc::clone(deployed));
+        }
+        let function = self.get_function(ctx, name)?;
+        let zip = self.function_zip(ctx, name)?;
+        let dir = self.code_dir(ctx, name, &zip);
+        let target = dir.clone();
+        tokio::task::spawn_blocking(move || code::unpack(&zip, &target))
+            .await
+            .map_err(|_| errors::bad_zip())?
+            .map_err(|_| errors::bad_zip())?;
+        let record = function.record;
+        let layers = self.unpack_layers(ctx, &record.layers).await?;
+        let launcher = self.launcher(&record, &dir, &layers).await?;
+        let launch =
+            launcher.map(|launcher| self.launch_spec(ctx, &record, dir, &layers, launcher));
+        let sink: Arc<dyn LogSink> = Arc::new(self.logs.sink(LogTarget {
+            account: ctx.account_id.clone(),
+            region: ctx.region.clone(),
+            group: record.log_group(),
+        }));
+        let deployed = Arc::new(Deployed {
+            arn: function_arn(ctx, name),
+            pool_key: format!("{key}{}", record.revision_id),
+            record,
+            launch,
+            sink,
+        });
+        self.deployed.write().insert(key, Arc::clone(&deployed));
+        Ok(deployed)
+    }
+
+    /// Chooses the program that starts instances. Off the async runtime: the first use of an
+    /// interpreter runs it once to learn its version and location.
+    async fn launcher(
+        &self,
+        record: &FunctionRecord,
+        task_root: &Path,
+        layers: &[PathBuf],
+    ) -> Result<Result<Launcher, LaunchError>, ServiceError> {
+        let client = RuntimeFamily::of(&record.runtime).and_then(|f| self.executor.client_path(f));
+        // A `provided` function's bootstrap may come from a layer, as `/opt/bootstrap` does.
+        let bootstrap_dir = if task_root.join("bootstrap").is_file() {
+            task_root.to_path_buf()
+        } else {
+            layers
+                .iter()
+                .find(|dir| dir.join("bootstrap").is_file())
+                .cloned()
+                .unwrap_or_else(|| task_root.to_path_buf())
+        };
+        let runtime = record.runtime.clone();
+        tokio::task::spawn_blocking(move || {
+            resolve_launcher(&runtime, &bootstrap_dir, client.as_deref())
+        })
+        .await
+        .map_err(|_| nimbus_model::lambda::errors::service_exception("An internal error occurred."))
+    }
+
+    fn launch_spec(
+        &self,
+        ctx: &RequestContext,
+        record: &FunctionRecord,
+        task_root: PathBuf,
+        layers: &[PathBuf],
+        launcher: Launcher,
+    ) -> LaunchSpec {
+        let client = RuntimeFamily::of(&record.runtime).and_then(|f| self.executor.client_path(f));
+        let root = task_root.display().to_string();
+        let mut env: Vec<(String, String)> = record
+            .environment
+            .iter()
+            .filter(|(k, _)| !is_reserved(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let endpoint = self
+            .endpoint
+            .get()
+            .cloned()
+            .unwrap_or_else(|| ctx.base_url.clone());
+        let fixed = [
+            ("_HANDLER", record.handler.clone().unwrap_or_default()),
+            ("LAMBDA_TASK_ROOT", root.clone()),
+            (
+                "LAMBDA_RUNTIME_DIR",
+                client
+                    .and_then(|c| c.parent().map(|p| p.display().to_string()))
+                    .unwrap_or_default(),
+            ),
+            ("AWS_REGION", ctx.region.clone()),
+            ("AWS_DEFAULT_REGION", ctx.region.clone()),
+            (
+                "AWS_EXECUTION_ENV",
+                format!("AWS_Lambda_{}", record.runtime),
+            ),
+            ("AWS_LAMBDA_FUNCTION_NAME", record.name.clone()),
+            (
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                record.memory_mb.to_string(),
+            ),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", record.log_group()),
+            // A 12-digit key id is read as the account: calls back into nimbus land in the
+            // function's own account.
+            ("AWS_ACCESS_KEY_ID", ctx.account_id.clone()),
+            ("AWS_ACCESS_KEY", ctx.account_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("AWS_SESSION_TOKEN", "test".to_owned()),
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("TZ", ":UTC".to_owned()),
+            ("LANG", "en_US.UTF-8".to_owned()),
+            ("PYTHONUNBUFFERED", "1".to_owned()),
+            ("PYTHONDONTWRITEBYTECODE", "1".to_owned()),
+        ];
+        for (k, v) in fixed {
+            env.push((k.to_owned(), v));
+        }
+        env.extend(layer_paths(&record.runtime, layers));
+        if record.log_format == "JSON" {
+            env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+        }
+        LaunchSpec {
+            program: launcher.program,
+            args: launcher.args,
+            env,
+            task_root,
+            scratch_root: self.executor.scratch_root(),
+            memory_mb: record.memory_mb,
+            timeout: Duration::from_secs(u64::from(record.timeout_secs)),
+            start_warning: launcher.warning,
+        }
+    }
+}

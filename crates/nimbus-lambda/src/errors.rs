@@ -1,0 +1,31 @@
+//! The Lambda errors nimbus returns, with AWS's wording.
+
+use nimbus_core::ServiceError;
+use nimbus_model::lambda::errors;
+use nimbus_store::DbError;
+
+pub fn function_not_found(arn: &str) -> ServiceError {
+    errors::resource_not_found_exception(format!("Function not found: {arn}"))
+}
+
+pub fn function_exists(name: &str) -> ServiceError {
+    errors::resource_conflict_exception(format!("Function already exist: {name}"))
+}
+
+pub fn invalid(message: impl Into<String>) -> ServiceError {
+    errors::invalid_parameter_value_exception(message)
+}
+
+pub fn bad_zip() -> ServiceError {
+    invalid("Could not unzip uploaded file. Please check your file, then try to upload again.")
+}
+
+pub fn throttled(reason: &str) -> ServiceError {
+    errors::too_many_requests_exception("Rate Exceeded.")
+        .with_field("Reason", serde_json::Value::String(reason.to_owned()))
+}
+
+pub fn internal(err: &DbError) -> ServiceError {
+    tracing::error!(%err, "lambda store failure");
+    errors::service_exception("An internal error occurred.")
+}

@@ -1,0 +1,260 @@
+//! Creating, reading, changing and deleting functions.
+
+use std::collections::BTreeMap;
+
+use nimbus_core::{RequestContext, ServiceError};
+use nimbus_store::{TxError, params};
+
+use crate::code::{self, ZipError};
+use crate::record::{FunctionRecord, function_arn};
+use crate::schema::RECORD_FORMAT;
+use crate::{Lambda, errors};
+
+/// A function with its tags.
+#[derive(Debug, Clone)]
+pub struct StoredFunction {
+    pub record: FunctionRecord,
+    pub tags: BTreeMap<String, String>,
+}
+
+fn zip_error(err: &ZipError) -> ServiceError {
+    match err {
+        ZipError::TooLarge => errors::invalid("Unzipped size must be smaller than 262144000 bytes"),
+        ZipError::Io(detail) => {
+            tracing::error!(%detail, "unpacking function code failed");
+            nimbus_model::lambda::errors::service_exception("An internal error occurred.")
+        }
+        ZipError::Unreadable | ZipError::UnsafePath(_) => errors::bad_zip(),
+    }
+}
+
+pub(crate) fn now_iso(lambda: &Lambda) -> String {
+    chrono::DateTime::from_timestamp_millis(lambda.clock.now_ms())
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3f+0000")
+        .to_string()
+}
+
+pub(crate) fn decode_row(row: &nimbus_store::Row) -> Result<StoredFunction, nimbus_store::DbError> {
+    let format = row.i64(0)?;
+    if format != RECORD_FORMAT {
+        return Err(nimbus_store::DbError::Engine(format!(
+            "lambda function record format {format}"
+        )));
+    }
+    let record = serde_json::from_str(row.str(1)?)
+        .map_err(|e| nimbus_store::DbError::Engine(e.to_string()))?;
+    let tags = serde_json::from_str(row.str(2)?)
+        .map_err(|e| nimbus_store::DbError::Engine(e.to_string()))?;
+    Ok(StoredFunction { record, tags })
+}
+
+pub(crate) fn encode(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+impl Lambda {
+    /// Checks and stores a new function with its zip. `record`'s code fields, revision and
+    /// modification time are filled in here.
+    pub async fn create_function(
+        &self,
+        ctx: &RequestContext,
+        mut record: FunctionRecord,
+        zip: Vec<u8>,
+        tags: BTreeMap<String, String>,
+    ) -> Result<FunctionRecord, ServiceError> {
+        if zip.len() > code::MAX_ZIP_BYTES {
+            return Err(nimbus_model::lambda::errors::request_too_large_exception(
+                "Request must be smaller than 70167211 bytes for the CreateFunction operation",
+            ));
+        }
+        code::check(&zip).map_err(|e| zip_error(&e))?;
+        record.code_sha256 = code::sha256_base64(&zip);
+        record.code_size = i64::try_from(zip.len()).unwrap_or(i64::MAX);
+        record.last_modified = now_iso(self);
+        record.revision_id = nimbus_core::ids::uuid();
+        let (account, region) = (ctx.account_id.clone(), ctx.region.clone());
+        let stored = record.clone();
+        self.write(move |tx| {
+            let exists = tx.query_one(
+                "SELECT 1 FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
+                &params![&account, &region, &stored.name],
+            )?;
+            if exists.is_some() {
+                return Err(TxError::Abort(errors::function_exists(&stored.name)));
+            }
+            tx.execute(
+                "INSERT INTO lambda_functions (account, region, name, format, record, tags, zip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                &params![&account, &region, &stored.name, RECORD_FORMAT, encode(&stored), encode(&tags), zip],
+            )?;
+            Ok(())
+        })
+        .await?;
+        Ok(record)
+    }
+
+    /// A function and its tags.
+    pub fn get_function(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<StoredFunction, ServiceError> {
+        let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+        let row = self.read(|tx| {
+            tx.query_one(
+                "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
+                &params![account, region, name],
+            )?
+            .map(|row| decode_row(&row))
+            .transpose()
+        })?;
+        row.ok_or_else(|| errors::function_not_found(&function_arn(ctx, name)))
+    }
+
+    /// The stored zip of a function.
+    pub fn function_zip(&self, ctx: &RequestContext, name: &str) -> Result<Vec<u8>, ServiceError> {
+        let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+        let zip = self.read(|tx| {
+            tx.query_one(
+                "SELECT zip FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
+                &params![account, region, name],
+            )?
+            .map(|row| row.blob(0).map(<[u8]>::to_vec))
+            .transpose()
+        })?;
+        zip.ok_or_else(|| errors::function_not_found(&function_arn(ctx, name)))
+    }
+
+    /// Functions in name order, `max` at a time after `marker` (the last name of a page).
+    pub fn list_functions(
+        &self,
+        ctx: &RequestContext,
+        marker: Option<&str>,
+        max: usize,
+    ) -> Result<(Vec<FunctionRecord>, Option<String>), ServiceError> {
+        let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+        let limit = i64::try_from(max + 1).unwrap_or(i64::MAX);
+        let mut functions = self.read(|tx| {
+            tx.query(
+                "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name > ?3 ORDER BY name LIMIT ?4",
+                &params![account, region, marker.unwrap_or(""), limit],
+            )?
+            .iter()
+            .map(|row| decode_row(row).map(|f| f.record))
+            .collect::<Result<Vec<_>, _>>()
+        })?;
+        let next = if functions.len() > max {
+            functions.truncate(max);
+            functions.last().map(|f| f.name.clone())
+        } else {
+            None
+        };
+        Ok((functions, next))
+    }
+
+    /// Function count, reserved concurrency and code bytes of the caller's account and region.
+    pub fn account_usage(&self, ctx: &RequestContext) -> Result<(i64, u64, i64), ServiceError> {
+        let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+        self.read(|tx| {
+            let rows = tx.query(
+                "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2",
+                &params![account, region],
+            )?;
+            let mut usage = (0_i64, 0_u64, 0_i64);
+            for row in &rows {
+                let function = decode_row(row)?;
+                usage.0 += 1;
+                usage.1 += u64::from(function.record.reserved_concurrency.unwrap_or(0));
+                usage.2 += function.record.code_size;
+            }
+            Ok(usage)
+        })
+    }
+
+    /// Changes a function's settings with `change`, which may refuse. `expected_revision` is
+    /// the caller's `RevisionId` precondition.
+    pub async fn update_function<F>(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        expected_revision: Option<String>,
+        new_zip: Option<Vec<u8>>,
+        change: F,
+    ) -> Result<FunctionRecord, ServiceError>
+    where
+        F: FnOnce(&mut StoredFunction) -> Result<(), ServiceError> + Send + 'static,
+    {
+        if let Some(zip) = &new_zip {
+            code::check(zip).map_err(|e| zip_error(&e))?;
+        }
+        let (account, region, name_owned) =
+            (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
+        let arn = function_arn(ctx, name);
+        let modified = now_iso(self);
+        let record = self
+            .write(move |tx| {
+                let row = tx.query_one(
+                    "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
+                    &params![&account, &region, &name_owned],
+                )?;
+                let Some(row) = row else {
+                    return Err(TxError::Abort(errors::function_not_found(&arn)));
+                };
+                let mut function = decode_row(&row)?;
+                if expected_revision.as_ref().is_some_and(|r| *r != function.record.revision_id) {
+                    return Err(TxError::Abort(nimbus_model::lambda::errors::precondition_failed_exception(
+                        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+                    )));
+                }
+                change(&mut function).map_err(TxError::Abort)?;
+                if let Some(zip) = &new_zip {
+                    function.record.code_sha256 = code::sha256_base64(zip);
+                    function.record.code_size = i64::try_from(zip.len()).unwrap_or(i64::MAX);
+                }
+                function.record.last_modified = modified;
+                function.record.revision_id = nimbus_core::ids::uuid();
+                tx.execute(
+                    "UPDATE lambda_functions SET record = ?4, tags = ?5 WHERE account = ?1 AND region = ?2 AND name = ?3",
+                    &params![&account, &region, &name_owned, encode(&function.record), encode(&function.tags)],
+                )?;
+                if let Some(zip) = new_zip {
+                    tx.execute(
+                        "UPDATE lambda_functions SET zip = ?4 WHERE account = ?1 AND region = ?2 AND name = ?3",
+                        &params![&account, &region, &name_owned, zip],
+                    )?;
+                }
+                Ok(function.record)
+            })
+            .await?;
+        self.forget(ctx, name);
+        Ok(record)
+    }
+
+    /// Deletes a function and stops its instances.
+    pub async fn delete_function(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<(), ServiceError> {
+        let (account, region, name_owned) =
+            (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
+        let arn = function_arn(ctx, name);
+        self.write(move |tx| {
+            let deleted = tx.execute(
+                "DELETE FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
+                &params![&account, &region, &name_owned],
+            )?;
+            if deleted == 0 {
+                return Err(TxError::Abort(errors::function_not_found(&arn)));
+            }
+            tx.execute(
+                "DELETE FROM lambda_url_ids WHERE account = ?1 AND region = ?2 AND name = ?3",
+                &params![&account, &region, &name_owned],
+            )?;
+            Ok(())
+        })
+        .await?;
+        self.forget(ctx, name);
+        Ok(())
+    }
+}

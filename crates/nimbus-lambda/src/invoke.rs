@@ -1,0 +1,276 @@
+//! Invoke: synchronous, asynchronous (`Event`) and `DryRun`, with AWS's error shapes.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use nimbus_core::effects::{FunctionInvoker, InvocationResult, InvocationType};
+use nimbus_core::{BoxFuture, RequestContext, ServiceError};
+use nimbus_model::lambda::errors as wire_errors;
+use nimbus_runtime::{Invocation, Outcome, Throttled};
+
+use crate::record::parse_function_ref;
+use crate::{Lambda, errors};
+
+/// AWS's payload limits: 6 MB synchronous, 1 MB asynchronous.
+const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
+const MAX_ASYNC_PAYLOAD: usize = 1024 * 1024;
+/// `LogType=Tail` returns at most the last 4 KB.
+const LOG_TAIL_BYTES: usize = 4096;
+
+/// `InvocationType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvokeMode {
+    RequestResponse,
+    Event,
+    DryRun,
+}
+
+/// One Invoke call.
+#[derive(Debug, Clone)]
+pub struct InvokeRequest {
+    /// Name, partial ARN or ARN, possibly with a qualifier.
+    pub function: String,
+    pub qualifier: Option<String>,
+    pub payload: Bytes,
+    pub mode: InvokeMode,
+    /// `LogType=Tail`.
+    pub want_log: bool,
+    /// Base64 JSON passed to the function's context.
+    pub client_context: Option<String>,
+}
+
+/// What Invoke answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvokeOutput {
+    /// 200, 202 (Event) or 204 (DryRun).
+    pub status: u16,
+    pub payload: Bytes,
+    /// `Unhandled` when the function failed.
+    pub function_error: Option<String>,
+    /// Base64 of the last 4 KB of the invocation's log, when asked for.
+    pub log_result: Option<String>,
+    pub executed_version: Option<String>,
+}
+
+fn trace_id(ctx: &RequestContext, now_secs: i64) -> String {
+    if let Some(header) = &ctx.trace_header {
+        return header.clone();
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "Root=1-{now_secs:08x}-{};Parent={};Sampled=0",
+        &id[..24],
+        &id[16..32]
+    )
+}
+
+fn log_tail(log: &str) -> String {
+    let mut start = log.len().saturating_sub(LOG_TAIL_BYTES);
+    while !log.is_char_boundary(start) {
+        start += 1;
+    }
+    base64::engine::general_purpose::STANDARD.encode(&log.as_bytes()[start..])
+}
+
+fn error_payload(error_type: &str, message: String) -> Bytes {
+    serde_json::json!({ "errorType": error_type, "errorMessage": message })
+        .to_string()
+        .into()
+}
+
+impl Lambda {
+    /// Invokes a function by name or ARN.
+    pub async fn invoke(
+        self: &Arc<Self>,
+        ctx: &RequestContext,
+        request: InvokeRequest,
+    ) -> Result<InvokeOutput, ServiceError> {
+        let InvokeRequest {
+            function,
+            qualifier,
+            payload,
+            mode,
+            want_log,
+            client_context,
+        } = request;
+        let reference = parse_function_ref(ctx, &function, qualifier.as_deref())?;
+        if let Some(q) = reference.qualifier.as_deref().filter(|q| *q != "$LATEST") {
+            return Err(errors::function_not_found(&format!(
+                "{}:{q}",
+                crate::record::function_arn(ctx, &reference.name)
+            )));
+        }
+        let limit = if mode == InvokeMode::Event {
+            MAX_ASYNC_PAYLOAD
+        } else {
+            MAX_SYNC_PAYLOAD
+        };
+        if payload.len() > limit {
+            return Err(wire_errors::request_too_large_exception(format!(
+                "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+            )));
+        }
+        if !payload.is_empty() && serde_json::from_slice::<serde::de::IgnoredAny>(&payload).is_err()
+        {
+            return Err(wire_errors::invalid_request_content_exception(
+                "Could not parse request body into json: Could not parse payload into json",
+            ));
+        }
+        let deployed = self.deployed(ctx, &reference.name).await?;
+        match mode {
+            InvokeMode::DryRun => Ok(InvokeOutput {
+                status: 204,
+                payload: Bytes::new(),
+                function_error: None,
+                log_result: None,
+                executed_version: None,
+            }),
+            InvokeMode::Event => {
+                self.enqueue_event(ctx, &reference.name, payload).await?;
+                Ok(InvokeOutput {
+                    status: 202,
+                    payload: Bytes::new(),
+                    function_error: None,
+                    log_result: None,
+                    executed_version: None,
+                })
+            }
+            InvokeMode::RequestResponse => {
+                drop(deployed);
+                self.run(ctx, &reference.name, payload, client_context, want_log)
+                    .await
+            }
+        }
+    }
+
+    /// Runs one synchronous invocation on a warm or new instance.
+    pub(crate) async fn run(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        payload: Bytes,
+        client_context: Option<String>,
+        want_log: bool,
+    ) -> Result<InvokeOutput, ServiceError> {
+        let deployed = self.deployed(ctx, name).await?;
+        let request_id = nimbus_core::ids::uuid();
+        let failed = |payload: Bytes| InvokeOutput {
+            status: 200,
+            payload,
+            function_error: Some("Unhandled".into()),
+            log_result: None,
+            executed_version: Some("$LATEST".into()),
+        };
+        let spec = match &deployed.launch {
+            Ok(spec) => spec,
+            Err(err) => return Ok(failed(error_payload(err.error_type(), err.to_string()))),
+        };
+        let now_ms = self.clock.now_ms();
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            payload,
+            function_arn: deployed.arn.clone(),
+            client_context,
+            trace_id: trace_id(ctx, now_ms / 1000),
+            deadline_ms: chrono::Utc::now().timestamp_millis()
+                + i64::from(deployed.record.timeout_secs) * 1000,
+            wait_for_output: want_log,
+        };
+        let reserved = deployed
+            .record
+            .reserved_concurrency
+            .map(|r| usize::try_from(r).unwrap_or(usize::MAX));
+        let result = match self
+            .executor
+            .invoke(
+                &deployed.pool_key,
+                spec,
+                reserved,
+                invocation,
+                &deployed.sink,
+            )
+            .await
+        {
+            Ok(Ok(result)) => result,
+            Ok(Err(err)) => {
+                tracing::warn!(%err, function = name, "starting an instance failed");
+                return Ok(failed(error_payload(
+                    "Runtime.InvalidEntrypoint",
+                    format!("RequestId: {request_id} Error: fork/exec: {err}"),
+                )));
+            }
+            Err(Throttled::Function) => {
+                return Err(errors::throttled(
+                    "ReservedFunctionConcurrentInvocationLimitExceeded",
+                ));
+            }
+            Err(Throttled::Account) => {
+                return Err(errors::throttled("ConcurrentInvocationLimitExceeded"));
+            }
+        };
+        let log_result = want_log.then(|| log_tail(&result.log));
+        let mut output = match result.outcome {
+            Outcome::Success(body) => InvokeOutput {
+                status: 200,
+                payload: body,
+                function_error: None,
+                log_result: None,
+                executed_version: Some("$LATEST".into()),
+            },
+            Outcome::FunctionError(body) | Outcome::InitError(body) => failed(body),
+            Outcome::Timeout(after) => failed(error_payload(
+                "Sandbox.Timedout",
+                format!(
+                    "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+                    after.as_secs_f64()
+                ),
+            )),
+            Outcome::Crashed(reason) => failed(error_payload(
+                "Runtime.ExitError",
+                format!("RequestId: {request_id} Error: Runtime exited with error: {reason}"),
+            )),
+            Outcome::OutOfMemory => failed(error_payload(
+                "Runtime.OutOfMemory",
+                format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed"),
+            )),
+        };
+        output.log_result = log_result;
+        Ok(output)
+    }
+}
+
+/// Lambda as other services call it (SNS deliveries, EventBridge targets, …).
+#[derive(Clone)]
+pub struct LambdaInvoker(pub Arc<Lambda>);
+
+impl FunctionInvoker for LambdaInvoker {
+    fn invoke<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        function: &'a str,
+        payload: Vec<u8>,
+        invocation_type: InvocationType,
+    ) -> BoxFuture<'a, Result<InvocationResult, ServiceError>> {
+        Box::pin(async move {
+            let mode = match invocation_type {
+                InvocationType::RequestResponse => InvokeMode::RequestResponse,
+                InvocationType::Event => InvokeMode::Event,
+            };
+            let request = InvokeRequest {
+                function: function.to_owned(),
+                qualifier: None,
+                payload: payload.into(),
+                mode,
+                want_log: false,
+                client_context: None,
+            };
+            let output = self.0.invoke(ctx, request).await?;
+            Ok(InvocationResult {
+                payload: output.payload.to_vec(),
+                function_error: output.function_error,
+                executed_version: output.executed_version.unwrap_or_else(|| "$LATEST".into()),
+            })
+        })
+    }
+}

@@ -1,0 +1,175 @@
+//! AWS Lambda over the nimbus store.
+//!
+//! Functions are stored with their zip (so they survive restarts); code is unpacked per
+//! digest under the code directory and run by `nimbus-runtime`. [`Lambda`] holds the domain
+//! operations, `api` adapts them to the generated wire shapes, and [`LambdaInvoker`] is the
+//! cross-service [`FunctionInvoker`](nimbus_core::effects::FunctionInvoker).
+
+mod api;
+mod code;
+mod deploy;
+mod errors;
+mod event_queue;
+mod functions;
+mod invoke;
+mod layers;
+mod layers_api;
+mod logsink;
+mod policy;
+mod record;
+mod schema;
+mod settings;
+mod urls;
+mod wire_shapes;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use nimbus_core::effects::LogWriter;
+use nimbus_core::{Clock, RequestContext, ServiceError};
+use nimbus_runtime::{Executor, ExecutorConfig};
+use nimbus_store::{DbError, Store, Tx, TxError};
+use parking_lot::RwLock;
+use tokio::sync::watch;
+
+pub use api::LambdaService;
+pub use functions::StoredFunction;
+pub use invoke::{InvokeMode, InvokeOutput, InvokeRequest, LambdaInvoker};
+pub use record::{FunctionRecord, UrlConfig};
+pub use urls::LambdaUrls;
+
+/// Where Lambda keeps code and how it runs it.
+#[derive(Debug, Clone)]
+pub struct LambdaConfig {
+    /// Unpacked code and instance scratch directories.
+    pub work_dir: PathBuf,
+    /// Concurrent executions across all functions (AWS's default account limit is 1000).
+    pub account_concurrency: usize,
+    /// How long an unused instance stays warm.
+    pub idle_timeout: Duration,
+}
+
+/// The Lambda service.
+pub struct Lambda {
+    store: Store,
+    clock: Clock,
+    config: LambdaConfig,
+    executor: Arc<Executor>,
+    /// Functions ready to invoke, by `account/region/name`; dropped whenever the function
+    /// changes, so an invoke never reads the store.
+    deployed: RwLock<HashMap<String, Arc<deploy::Deployed>>>,
+    logs: logsink::LogForwarder,
+    /// `http://host:port` of nimbus itself, for `AWS_ENDPOINT_URL` inside functions; known
+    /// once the server has bound its port.
+    endpoint: OnceLock<String>,
+    events: event_queue::EventQueue,
+}
+
+impl Lambda {
+    /// Prepares the tables and the executor. `log_writer` receives function output.
+    pub async fn open(
+        store: Store,
+        clock: Clock,
+        config: LambdaConfig,
+        log_writer: Option<Arc<dyn LogWriter>>,
+    ) -> Result<Arc<Lambda>, OpenError> {
+        store
+            .migrate("lambda", schema::MIGRATIONS)
+            .await
+            .map_err(OpenError::Store)?;
+        let executor = Executor::new(ExecutorConfig {
+            account_concurrency: config.account_concurrency,
+            idle_timeout: config.idle_timeout,
+            work_dir: config.work_dir.clone(),
+        })
+        .map_err(|e| OpenError::WorkDir(config.work_dir.clone(), e))?;
+        // Learn the host's interpreters before the first function needs them.
+        tokio::task::spawn_blocking(nimbus_runtime::warm_interpreter_cache);
+        Ok(Arc::new(Lambda {
+            store,
+            clock,
+            config,
+            executor,
+            deployed: RwLock::default(),
+            logs: logsink::LogForwarder::start(log_writer),
+            endpoint: OnceLock::new(),
+            events: event_queue::EventQueue::default(),
+        }))
+    }
+
+    /// Tells functions where nimbus listens (`AWS_ENDPOINT_URL`).
+    pub fn set_endpoint(&self, url: &str) {
+        let _ = self.endpoint.set(url.to_owned());
+    }
+
+    /// Starts the event queue worker, and the reaper of idle instances (which stops all
+    /// instances on shutdown).
+    pub fn spawn_workers(self: &Arc<Self>, shutdown: watch::Receiver<bool>) {
+        self.spawn_event_worker(shutdown.clone());
+        self.executor.spawn_reaper(shutdown);
+    }
+
+    /// Runs `work` in the next group commit, mapping engine failures to AWS's internal error.
+    async fn write<T, F>(&self, work: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<ServiceError>> + Send + 'static,
+    {
+        self.store.write(work).await.map_err(|err| match err {
+            TxError::Abort(err) => err,
+            TxError::Db(err) => errors::internal(&err),
+        })
+    }
+
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
+    ) -> Result<T, ServiceError> {
+        self.store.read(work).map_err(|err| errors::internal(&err))
+    }
+
+    fn function_key(ctx: &RequestContext, name: &str) -> String {
+        format!("{}/{}/{name}/", ctx.account_id, ctx.region)
+    }
+
+    /// Drops what is cached about a function and its warm instances.
+    fn forget(&self, ctx: &RequestContext, name: &str) {
+        let key = Self::function_key(ctx, name);
+        self.deployed.write().remove(&key);
+        self.executor.retire(&key);
+    }
+
+    /// Deletes every function of every account and region and stops all instances.
+    pub async fn reset(&self) -> Result<(), ServiceError> {
+        self.write(|tx| {
+            for table in schema::TABLES {
+                tx.execute(&format!("DELETE FROM {table}"), &[])?;
+            }
+            Ok(())
+        })
+        .await?;
+        self.deployed.write().clear();
+        self.executor.stop_all();
+        Ok(())
+    }
+}
+
+/// Why the service could not start.
+#[derive(Debug)]
+pub enum OpenError {
+    Store(DbError),
+    WorkDir(PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Store(err) => write!(f, "preparing the lambda tables: {err}"),
+            OpenError::WorkDir(dir, err) => write!(f, "preparing {}: {err}", dir.display()),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}

@@ -1,0 +1,84 @@
+//! Lambda tables. A function's settings are one JSON document (`FunctionRecord`) whose
+//! `format` column says how to read it; the code zip is kept so it survives restarts and can
+//! be downloaded again.
+
+use nimbus_store::Migration;
+
+pub static MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "
+CREATE TABLE lambda_functions (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    format INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    zip BLOB NOT NULL,
+    PRIMARY KEY (account, region, name)
+)
+",
+    },
+    Migration {
+        version: 2,
+        sql: "
+CREATE TABLE lambda_url_ids (
+    url_id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL
+)
+",
+    },
+    Migration {
+        version: 3,
+        sql: "
+CREATE TABLE lambda_event_queue (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    claimed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX lambda_event_queue_due ON lambda_event_queue (claimed, due_at, id)
+",
+    },
+    Migration {
+        version: 4,
+        sql: "
+CREATE TABLE lambda_layers (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    format INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    zip BLOB NOT NULL,
+    PRIMARY KEY (account, region, name, version)
+);
+CREATE TABLE lambda_layer_names (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    last_version INTEGER NOT NULL,
+    PRIMARY KEY (account, region, name)
+)
+",
+    },
+];
+
+/// The `format` written today.
+pub const RECORD_FORMAT: i64 = 1;
+
+/// Every Lambda table, for reset.
+pub const TABLES: &[&str] = &[
+    "lambda_functions",
+    "lambda_url_ids",
+    "lambda_event_queue",
+    "lambda_layers",
+    "lambda_layer_names",
+];

@@ -1,0 +1,203 @@
+"""nimbus's Python runtime client: speaks the Lambda Runtime API (2018-06-01) for one
+instance. Resolves `_HANDLER`, builds the context object, reports errors in AWS's shape."""
+
+import http.client
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+
+API = os.environ["AWS_LAMBDA_RUNTIME_API"]
+BASE = "/2018-06-01/runtime"
+_conn = None
+
+
+def _request(method, path, body=None, headers=None):
+    global _conn
+    for attempt in (0, 1):
+        if _conn is None:
+            host, port = API.rsplit(":", 1)
+            _conn = http.client.HTTPConnection(host, int(port))
+        try:
+            _conn.request(method, BASE + path, body=body, headers=headers or {})
+            response = _conn.getresponse()
+            return response, response.read()
+        except (http.client.HTTPException, OSError):
+            _conn = None
+            if attempt:
+                raise
+
+
+def _error_body(exc, error_type=None):
+    frames = traceback.extract_tb(exc.__traceback__)
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "requestId": "",
+        "stackTrace": traceback.format_list(frames),
+    }
+
+
+def _post_error(path, body, error_type):
+    data = json.dumps(body).encode()
+    _request("POST", path, data, {
+        "Content-Type": "application/json",
+        "Lambda-Runtime-Function-Error-Type": error_type,
+    })
+
+
+def _log_error(body):
+    trace = "".join(body.get("stackTrace") or [])
+    message = "[ERROR] %s: %s" % (body["errorType"], body["errorMessage"])
+    if trace:
+        message += "\nTraceback (most recent call last):\n" + trace
+    sys.stdout.write(message.replace("\n", "\r") + "\n")
+
+
+def _init_failure(error_type, message, exc=None):
+    body = {"errorMessage": message, "errorType": error_type, "requestId": "", "stackTrace": []}
+    if exc is not None:
+        body["stackTrace"] = traceback.format_list(traceback.extract_tb(exc.__traceback__))
+    _log_error(body)
+    _post_error("/init/error", body, error_type)
+    sys.exit(1)
+
+
+def _load_handler():
+    spec = os.environ.get("_HANDLER", "")
+    try:
+        module_path, function_name = spec.rsplit(".", 1)
+    except ValueError:
+        _init_failure("Runtime.MalformedHandlerName", "Bad handler '%s': not enough values to unpack (expected 2, got 1)" % spec)
+    module_name = module_path.replace("/", ".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        _init_failure("Runtime.ImportModuleError", "Unable to import module '%s': %s" % (module_path, exc), exc)
+    except SyntaxError as exc:
+        _init_failure("Runtime.UserCodeSyntaxError", "Syntax error in module '%s': %s" % (module_path, exc), exc)
+    except Exception as exc:  # an error while the module runs its top level
+        _init_failure(type(exc).__name__, str(exc), exc)
+    handler = getattr(module, function_name, None)
+    if handler is None:
+        _init_failure("Runtime.HandlerNotFound", "Handler '%s' missing on module '%s'" % (function_name, module_path))
+    return handler
+
+
+class CognitoIdentity:
+    def __init__(self, data):
+        self.cognito_identity_id = data.get("cognitoIdentityId")
+        self.cognito_identity_pool_id = data.get("cognitoIdentityPoolId")
+
+
+class ClientContext:
+    def __init__(self, data):
+        self.client = data.get("client")
+        self.custom = data.get("custom")
+        self.env = data.get("env")
+
+
+class LambdaContext:
+    """The documented context object."""
+
+    def __init__(self, request_id, deadline_ms, function_arn, client_context, identity):
+        self.aws_request_id = request_id
+        self.invoked_function_arn = function_arn
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.client_context = ClientContext(client_context) if client_context else None
+        self.identity = CognitoIdentity(identity or {})
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self):
+        return max(int(self._deadline_ms - time.time() * 1000), 0)
+
+
+class _RequestIdFilter(logging.Filter):
+    request_id = ""
+
+    def filter(self, record):
+        record.aws_request_id = _RequestIdFilter.request_id
+        return True
+
+
+def _setup_logging():
+    handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(_RequestIdFilter())
+    formatter = logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+        "%Y-%m-%dT%H:%M:%S",
+    )
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING").upper())
+
+
+def _json_header(headers, name):
+    value = headers.get(name)
+    if not value:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def main():
+    task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
+    sys.path.insert(0, task_root)
+    _setup_logging()
+    handler = _load_handler()
+    while True:
+        response, body = _request("GET", "/invocation/next")
+        headers = response.headers
+        request_id = headers.get("Lambda-Runtime-Aws-Request-Id", "")
+        trace_id = headers.get("Lambda-Runtime-Trace-Id")
+        if trace_id:
+            os.environ["_X_AMZN_TRACE_ID"] = trace_id
+        _RequestIdFilter.request_id = request_id
+        context = LambdaContext(
+            request_id,
+            int(headers.get("Lambda-Runtime-Deadline-Ms") or 0),
+            headers.get("Lambda-Runtime-Invoked-Function-Arn"),
+            _json_header(headers, "Lambda-Runtime-Client-Context"),
+            _json_header(headers, "Lambda-Runtime-Cognito-Identity"),
+        )
+        try:
+            event = json.loads(body) if body else {}
+        except ValueError as exc:
+            error = {"errorMessage": "Unable to parse input as json: %s" % exc,
+                     "errorType": "Runtime.UnmarshalError", "requestId": request_id, "stackTrace": []}
+            _log_error(error)
+            _post_error("/invocation/%s/error" % request_id, error, "Runtime.UnmarshalError")
+            continue
+        try:
+            result = handler(event, context)
+        except Exception as exc:
+            error = _error_body(exc)
+            error["requestId"] = request_id
+            _log_error(error)
+            _post_error("/invocation/%s/error" % request_id, error, "Unhandled")
+            continue
+        try:
+            data = json.dumps(result).encode()
+        except (TypeError, ValueError) as exc:
+            error = {"errorMessage": "Unable to marshal response: %s" % exc,
+                     "errorType": "Runtime.MarshalError", "requestId": request_id, "stackTrace": []}
+            _log_error(error)
+            _post_error("/invocation/%s/error" % request_id, error, "Runtime.MarshalError")
+            continue
+        _request("POST", "/invocation/%s/response" % request_id, data,
+                 {"Content-Type": "application/json"})
+
+
+if __name__ == "__main__":
+    main()
