@@ -187,7 +187,10 @@ def test_recovering_endpoint_gets_the_message(sns, endpoint, clock):
     assert body["Message"] == "eventually"
 
 
-def test_function_subscription_without_lambda_goes_to_dlq_after_retries(sns, sqs, clock):
+def test_subscription_to_a_missing_function_goes_to_the_dlq_without_retries(sns, sqs, clock):
+    # A deleted or missing function is a client-side error: SNS does not retry it and moves the
+    # message to the subscription's dead-letter queue with the error attributes.
+    # https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html
     topic = sns.create_topic(Name="t")["TopicArn"]
     dlq_url = sqs.create_queue(QueueName="dlq")["QueueUrl"]
     sns.subscribe(
@@ -195,9 +198,13 @@ def test_function_subscription_without_lambda_goes_to_dlq_after_retries(sns, sqs
         Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn(sqs, dlq_url)})},
     )
     sns.publish(TopicArn=topic, Message="to a function")
-    # Managed endpoints retry for 23 days; the first phases pass quickly on the test clock.
-    clock.advance(30)
-    assert receive_all(sqs, dlq_url, 1, timeout=1) == []
+    got = sqs.receive_message(
+        QueueUrl=dlq_url, WaitTimeSeconds=10, MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    assert len(got) == 1
+    assert json.loads(got[0]["Body"])["Message"] == "to a function"
+    assert set(got[0]["MessageAttributes"]) >= {"RequestID", "ErrorCode", "ErrorMessage"}
+    assert "ResourceNotFound" in got[0]["MessageAttributes"]["ErrorMessage"]["StringValue"]
 
 
 def test_links_work_unsigned_when_signatures_are_enforced():
