@@ -233,7 +233,7 @@ fn open_connection(path: &Path, durable: bool, read_only: bool) -> Result<Connec
     Ok(conn)
 }
 
-/// Outcomes of one commit, handed to the acknowledging thread.
+/// Outcomes of one commit: whom to tell, and the failure if any.
 type Acks = Vec<(Notify, Option<DbError>)>;
 type Notify = Box<dyn FnOnce(Option<DbError>) + Send>;
 
@@ -242,18 +242,6 @@ fn run_writer(
     commands: &mpsc::Receiver<Command>,
     observer: &dyn StoreObserver,
 ) {
-    // Waking each caller is a cross-thread wake-up; doing it here would stretch every commit
-    // cycle, so a second thread acknowledges while the writer starts the next batch.
-    let (acks, pending_acks) = mpsc::channel::<Acks>();
-    let acknowledger = std::thread::Builder::new()
-        .name("nimbus-store-ack".into())
-        .spawn(move || {
-            for batch in pending_acks {
-                for (notify, outcome) in batch {
-                    notify(outcome);
-                }
-            }
-        });
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut close_reply = None;
     while close_reply.is_none() {
@@ -270,18 +258,10 @@ fn run_writer(
             }
         }
         if !batch.is_empty() {
-            let outcomes = commit_batch(&mut conn, batch.drain(..), observer);
-            if let Err(mpsc::SendError(outcomes)) = acks.send(outcomes) {
-                // No acknowledger thread: tell the callers here.
-                for (notify, outcome) in outcomes {
-                    notify(outcome);
-                }
+            for (notify, outcome) in commit_batch(&mut conn, batch.drain(..), observer) {
+                notify(outcome);
             }
         }
-    }
-    drop(acks);
-    if let Ok(handle) = acknowledger {
-        let _ = handle.join();
     }
     if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
         tracing::warn!(%err, "checkpoint at close failed");
