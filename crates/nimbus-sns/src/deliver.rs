@@ -23,6 +23,9 @@ use crate::subscriptions::Subscription;
 const BATCH: i64 = 512;
 /// Lanes delivering at once.
 const MAX_LANES: usize = 128;
+/// Standard deliveries one lane task carries: each finished lane makes the worker read the
+/// outbox again, so lanes of one delivery would rescan it once per delivery.
+const STANDARD_LANE_SIZE: usize = 32;
 /// Signatures remembered for messages still being delivered.
 pub(crate) const SIGNATURE_CACHE: usize = 4096;
 /// How often expired FIFO deduplication ids are dropped (clock time).
@@ -218,32 +221,57 @@ impl Sns {
             // A lane still delivering keeps its later rows waiting, so a FIFO group never has
             // two deliveries under way at once.
             let busy = in_flight.lock();
+            let mut standard: Vec<Due> = Vec::new();
             for d in due {
-                let key = d.lane.clone().unwrap_or_else(|| format!("#{}", d.id));
-                if !busy.contains(&key) {
-                    grouped.entry(key).or_default().push(d);
+                match &d.lane {
+                    Some(lane) if !busy.contains(lane) => {
+                        grouped.entry(lane.clone()).or_default().push(d);
+                    }
+                    Some(_) => {}
+                    None if !busy.contains(&format!("#{}", d.id)) => standard.push(d),
+                    None => {}
                 }
+            }
+            // Standard deliveries have no order among them: a lane carries several, named by
+            // their row ids so none is started twice while it runs.
+            for chunk in standard.chunks(STANDARD_LANE_SIZE) {
+                let key = chunk
+                    .iter()
+                    .map(|d| format!("#{}", d.id))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                grouped.insert(key, chunk.to_vec());
             }
         }
         for (key, lane) in grouped {
             let Ok(permit) = Arc::clone(lanes).try_acquire_owned() else {
                 return;
             };
-            in_flight.lock().insert(key.clone());
+            let keys: Vec<String> = if key.starts_with('#') {
+                key.split(',').map(str::to_owned).collect()
+            } else {
+                vec![key]
+            };
+            in_flight.lock().extend(keys.iter().cloned());
             let sns = Arc::clone(self);
             let in_flight = Arc::clone(in_flight);
             tokio::spawn(async move {
                 sns.run_lane(lane).await;
-                in_flight.lock().remove(&key);
+                let mut busy = in_flight.lock();
+                for key in &keys {
+                    busy.remove(key);
+                }
+                drop(busy);
                 drop(permit);
                 sns.outbox_ready.notify_one();
             });
         }
     }
 
-    /// Delivers a lane in order, stopping at the first failure so later messages of a FIFO
-    /// group never overtake it.
+    /// Delivers a lane in order. A FIFO lane stops at the first failure so later messages of
+    /// the group never overtake it; a lane of standard deliveries goes on past failures.
     async fn run_lane(&self, lane: Vec<Due>) {
+        let ordered = lane.first().is_some_and(|d| d.lane.is_some());
         for d in lane {
             let ok = match self.deliver_one(&d).await {
                 Ok(ok) => ok,
@@ -252,7 +280,7 @@ impl Sns {
                     false
                 }
             };
-            if !ok {
+            if !ok && ordered {
                 break;
             }
         }
