@@ -268,10 +268,20 @@ impl Sns {
         }
     }
 
-    /// Delivers a lane in order. A FIFO lane stops at the first failure so later messages of
-    /// the group never overtake it; a lane of standard deliveries goes on past failures.
+    /// Delivers a lane. A FIFO lane goes in order and stops at the first failure, so later
+    /// messages of the group never overtake it; standard deliveries go out together.
     async fn run_lane(&self, lane: Vec<Due>) {
         let ordered = lane.first().is_some_and(|d| d.lane.is_some());
+        if !ordered {
+            // Unordered deliveries go out together, so their writes share group commits.
+            let outcomes = futures_util::future::join_all(lane.iter().map(|d| self.deliver_one(d)));
+            for (d, outcome) in lane.iter().zip(outcomes.await) {
+                if let Err(err) = outcome {
+                    tracing::warn!(%err, delivery = d.id, "sns delivery could not be settled");
+                }
+            }
+            return;
+        }
         for d in lane {
             let ok = match self.deliver_one(&d).await {
                 Ok(ok) => ok,
@@ -280,7 +290,7 @@ impl Sns {
                     false
                 }
             };
-            if !ok && ordered {
+            if !ok {
                 break;
             }
         }
