@@ -45,7 +45,7 @@ impl Lambda {
     ) -> Result<(), ServiceError> {
         let (account, region, name) = (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
         let now = self.clock.now_ms();
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             tx.execute(
                 "INSERT INTO lambda_event_queue (account, region, name, payload, enqueued_at, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 &params![&account, &region, &name, payload.to_vec(), now],
@@ -60,7 +60,7 @@ impl Lambda {
     /// Claims up to `limit` due events.
     async fn claim_events(&self, limit: i64) -> Result<Vec<QueuedEvent>, ServiceError> {
         let now = self.clock.now_ms();
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let rows = tx.query(
                 "SELECT id, account, region, name, payload FROM lambda_event_queue WHERE claimed = 0 AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
                 &params![now, limit],
@@ -83,17 +83,20 @@ impl Lambda {
     }
 
     async fn finish_event(&self, id: i64, retry_at: Option<i64>) -> Result<(), ServiceError> {
-        self.write(move |tx| {
-            match retry_at {
-                Some(due) => tx.execute(
-                    "UPDATE lambda_event_queue SET claimed = 0, due_at = ?2 WHERE id = ?1",
-                    &params![id, due],
-                )?,
-                None => tx.execute("DELETE FROM lambda_event_queue WHERE id = ?1", &params![id])?,
-            };
-            Ok(())
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                match retry_at {
+                    Some(due) => tx.execute(
+                        "UPDATE lambda_event_queue SET claimed = 0, due_at = ?2 WHERE id = ?1",
+                        &params![id, due],
+                    )?,
+                    None => {
+                        tx.execute("DELETE FROM lambda_event_queue WHERE id = ?1", &params![id])?
+                    }
+                };
+                Ok(())
+            })
+            .await
     }
 
     async fn run_event(self: Arc<Self>, event: QueuedEvent) {
@@ -130,6 +133,7 @@ impl Lambda {
         let lambda = Arc::clone(self);
         tokio::spawn(async move {
             let released = lambda
+                .db
                 .write(|tx| {
                     tx.execute(
                         "UPDATE lambda_event_queue SET claimed = 0 WHERE claimed = 1",

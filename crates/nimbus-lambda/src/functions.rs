@@ -75,7 +75,7 @@ impl Lambda {
         record.revision_id = nimbus_core::ids::uuid();
         let (account, region) = (ctx.account_id.clone(), ctx.region.clone());
         let stored = record.clone();
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let exists = tx.query_one(
                 "SELECT 1 FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
                 &params![&account, &region, &stored.name],
@@ -100,7 +100,7 @@ impl Lambda {
         name: &str,
     ) -> Result<StoredFunction, ServiceError> {
         let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
-        let row = self.read(|tx| {
+        let row = self.db.read(|tx| {
             tx.query_one(
                 "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
                 &params![account, region, name],
@@ -114,7 +114,7 @@ impl Lambda {
     /// The stored zip of a function.
     pub fn function_zip(&self, ctx: &RequestContext, name: &str) -> Result<Vec<u8>, ServiceError> {
         let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
-        let zip = self.read(|tx| {
+        let zip = self.db.read(|tx| {
             tx.query_one(
                 "SELECT zip FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
                 &params![account, region, name],
@@ -134,7 +134,7 @@ impl Lambda {
     ) -> Result<(Vec<FunctionRecord>, Option<String>), ServiceError> {
         let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
         let limit = i64::try_from(max + 1).unwrap_or(i64::MAX);
-        let mut functions = self.read(|tx| {
+        let mut functions = self.db.read(|tx| {
             tx.query(
                 "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name > ?3 ORDER BY name LIMIT ?4",
                 &params![account, region, marker.unwrap_or(""), limit],
@@ -155,7 +155,7 @@ impl Lambda {
     /// Function count, reserved concurrency and code bytes of the caller's account and region.
     pub fn account_usage(&self, ctx: &RequestContext) -> Result<(i64, u64, i64), ServiceError> {
         let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
-        self.read(|tx| {
+        self.db.read(|tx| {
             let rows = tx.query(
                 "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2",
                 &params![account, region],
@@ -191,7 +191,7 @@ impl Lambda {
             (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
         let arn = function_arn(ctx, name);
         let modified = now_iso(self);
-        let record = self
+        let record = self.db
             .write(move |tx| {
                 let row = tx.query_one(
                     "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
@@ -239,21 +239,22 @@ impl Lambda {
         let (account, region, name_owned) =
             (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
         let arn = function_arn(ctx, name);
-        self.write(move |tx| {
-            let deleted = tx.execute(
-                "DELETE FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
-                &params![&account, &region, &name_owned],
-            )?;
-            if deleted == 0 {
-                return Err(TxError::Abort(errors::function_not_found(&arn)));
-            }
-            tx.execute(
-                "DELETE FROM lambda_url_ids WHERE account = ?1 AND region = ?2 AND name = ?3",
-                &params![&account, &region, &name_owned],
-            )?;
-            Ok(())
-        })
-        .await?;
+        self.db
+            .write(move |tx| {
+                let deleted = tx.execute(
+                    "DELETE FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
+                    &params![&account, &region, &name_owned],
+                )?;
+                if deleted == 0 {
+                    return Err(TxError::Abort(errors::function_not_found(&arn)));
+                }
+                tx.execute(
+                    "DELETE FROM lambda_url_ids WHERE account = ?1 AND region = ?2 AND name = ?3",
+                    &params![&account, &region, &name_owned],
+                )?;
+                Ok(())
+            })
+            .await?;
         self.forget(ctx, name);
         Ok(())
     }

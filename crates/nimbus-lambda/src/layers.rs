@@ -103,7 +103,7 @@ impl Lambda {
         })?;
         let (account, region) = (ctx.account_id.clone(), ctx.region.clone());
         let created = now_iso(self);
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let last = tx
                 .query_one(
                     "SELECT last_version FROM lambda_layer_names WHERE account = ?1 AND region = ?2 AND name = ?3",
@@ -144,7 +144,7 @@ impl Lambda {
         name: &str,
         version: i64,
     ) -> Result<LayerVersion, ServiceError> {
-        self.read(|tx| {
+        self.db.read(|tx| {
             tx.query_one(
                 "SELECT format, record FROM lambda_layers WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4",
                 &params![&ctx.account_id, &ctx.region, name, version],
@@ -161,7 +161,7 @@ impl Lambda {
         ctx: &RequestContext,
         name: Option<&str>,
     ) -> Result<Vec<LayerVersion>, ServiceError> {
-        self.read(|tx| {
+        self.db.read(|tx| {
             tx.query(
                 "SELECT format, record FROM lambda_layers WHERE account = ?1 AND region = ?2 AND (?3 IS NULL OR name = ?3) ORDER BY name, version DESC",
                 &params![&ctx.account_id, &ctx.region, name],
@@ -180,7 +180,7 @@ impl Lambda {
     ) -> Result<(), ServiceError> {
         let (account, region, name) = (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
         // Deleting a version that does not exist succeeds, as on AWS.
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             tx.execute(
                 "DELETE FROM lambda_layers WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4",
                 &params![&account, &region, &name, version],
@@ -218,7 +218,7 @@ impl Lambda {
             let Some((name, version)) = parse_layer_version_arn(ctx, arn) else {
                 continue;
             };
-            let zip = self.read(|tx| {
+            let zip = self.db.read(|tx| {
                 tx.query_one(
                     "SELECT zip FROM lambda_layers WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4",
                     &params![&ctx.account_id, &ctx.region, &name, version],

@@ -30,7 +30,7 @@ use std::time::Duration;
 use nimbus_core::effects::LogWriter;
 use nimbus_core::{Clock, RequestContext, ServiceError};
 use nimbus_runtime::{Executor, ExecutorConfig};
-use nimbus_store::{DbError, Store, Tx, TxError};
+use nimbus_store::{DbError, ServiceStore, Store};
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
@@ -53,7 +53,7 @@ pub struct LambdaConfig {
 
 /// The Lambda service.
 pub struct Lambda {
-    store: Store,
+    db: ServiceStore<ServiceError>,
     clock: Clock,
     config: LambdaConfig,
     executor: Arc<Executor>,
@@ -88,7 +88,7 @@ impl Lambda {
         // Learn the host's interpreters before the first function needs them.
         tokio::task::spawn_blocking(nimbus_runtime::warm_interpreter_cache);
         Ok(Arc::new(Lambda {
-            store,
+            db: ServiceStore::new(store, errors::internal),
             clock,
             config,
             executor,
@@ -111,25 +111,6 @@ impl Lambda {
         self.executor.spawn_reaper(shutdown);
     }
 
-    /// Runs `work` in the next group commit, mapping engine failures to AWS's internal error.
-    async fn write<T, F>(&self, work: F) -> Result<T, ServiceError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<ServiceError>> + Send + 'static,
-    {
-        self.store.write(work).await.map_err(|err| match err {
-            TxError::Abort(err) => err,
-            TxError::Db(err) => errors::internal(&err),
-        })
-    }
-
-    fn read<T>(
-        &self,
-        work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
-    ) -> Result<T, ServiceError> {
-        self.store.read(work).map_err(|err| errors::internal(&err))
-    }
-
     fn function_key(ctx: &RequestContext, name: &str) -> String {
         format!("{}/{}/{name}/", ctx.account_id, ctx.region)
     }
@@ -143,13 +124,14 @@ impl Lambda {
 
     /// Deletes every function of every account and region and stops all instances.
     pub async fn reset(&self) -> Result<(), ServiceError> {
-        self.write(|tx| {
-            for table in schema::TABLES {
-                tx.execute(&format!("DELETE FROM {table}"), &[])?;
-            }
-            Ok(())
-        })
-        .await?;
+        self.db
+            .write(|tx| {
+                for table in schema::TABLES {
+                    tx.execute(&format!("DELETE FROM {table}"), &[])?;
+                }
+                Ok(())
+            })
+            .await?;
         self.deployed.write().clear();
         self.executor.stop_all();
         Ok(())

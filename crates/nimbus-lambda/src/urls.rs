@@ -70,7 +70,7 @@ impl Lambda {
         let now = now_iso(self);
         let new_id = uuid::Uuid::new_v4().simple().to_string();
         let not_found = url_not_found(ctx, name);
-        let config = self
+        let config = self.db
             .write(move |tx| {
                 let row = tx.query_one(
                     "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
@@ -144,19 +144,20 @@ impl Lambda {
             Ok(())
         })
         .await?;
-        self.write(move |tx| {
-            tx.execute(
-                "DELETE FROM lambda_url_ids WHERE url_id = ?1",
-                &params![&config.id],
-            )?;
-            Ok(())
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "DELETE FROM lambda_url_ids WHERE url_id = ?1",
+                    &params![&config.id],
+                )?;
+                Ok(())
+            })
+            .await
     }
 
     /// The account, region and function a URL id belongs to.
     fn url_owner(&self, id: &str) -> Result<Option<(String, String, String)>, ServiceError> {
-        self.read(|tx| {
+        self.db.read(|tx| {
             tx.query_one(
                 "SELECT account, region, name FROM lambda_url_ids WHERE url_id = ?1",
                 &params![id],

@@ -137,7 +137,7 @@ impl Logs {
     ) -> Result<(), ServiceError> {
         let (scope, group, stream) = (scope.clone(), group.to_owned(), stream.to_owned());
         let now = self.clock.now_ms();
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let gid = match group_id(tx, &scope, &group)? {
                 Some(id) => id,
                 None => {
@@ -196,38 +196,39 @@ impl Logs {
         }
         let now = self.clock.now_ms();
         let (scope, group, stream) = (scope.clone(), group.to_owned(), stream.to_owned());
-        self.write(move |tx| {
-            let Some(gid) = group_id(tx, &scope, &group)? else {
-                return Err(TxError::Abort(errors::group_not_found()));
-            };
-            let Some(sid) = stream_id(tx, gid, &stream)? else {
-                return Err(TxError::Abort(errors::stream_not_found()));
-            };
-            let retention = tx
-                .query_one(
-                    "SELECT retention_days FROM logs_groups WHERE id = ?1",
-                    &params![gid],
-                )?
-                .map(|row| row.opt_i64(0))
-                .transpose()?
-                .flatten();
-            let mut rejected = Rejected::default();
-            let mut accepted = Vec::with_capacity(events.len());
-            for (i, e) in events.into_iter().enumerate() {
-                if e.timestamp_ms > now + MAX_FUTURE_MS {
-                    rejected.too_new_start.get_or_insert(i);
-                } else if e.timestamp_ms < now - MAX_AGE_MS {
-                    rejected.too_old_end = Some(i);
-                } else if retention.is_some_and(|days| e.timestamp_ms < now - days * DAY_MS) {
-                    rejected.expired_end = Some(i);
-                } else {
-                    accepted.push(e);
+        self.db
+            .write(move |tx| {
+                let Some(gid) = group_id(tx, &scope, &group)? else {
+                    return Err(TxError::Abort(errors::group_not_found()));
+                };
+                let Some(sid) = stream_id(tx, gid, &stream)? else {
+                    return Err(TxError::Abort(errors::stream_not_found()));
+                };
+                let retention = tx
+                    .query_one(
+                        "SELECT retention_days FROM logs_groups WHERE id = ?1",
+                        &params![gid],
+                    )?
+                    .map(|row| row.opt_i64(0))
+                    .transpose()?
+                    .flatten();
+                let mut rejected = Rejected::default();
+                let mut accepted = Vec::with_capacity(events.len());
+                for (i, e) in events.into_iter().enumerate() {
+                    if e.timestamp_ms > now + MAX_FUTURE_MS {
+                        rejected.too_new_start.get_or_insert(i);
+                    } else if e.timestamp_ms < now - MAX_AGE_MS {
+                        rejected.too_old_end = Some(i);
+                    } else if retention.is_some_and(|days| e.timestamp_ms < now - days * DAY_MS) {
+                        rejected.expired_end = Some(i);
+                    } else {
+                        accepted.push(e);
+                    }
                 }
-            }
-            insert_events(tx, gid, sid, now, &accepted)?;
-            Ok(rejected)
-        })
-        .await
+                insert_events(tx, gid, sid, now, &accepted)?;
+                Ok(rejected)
+            })
+            .await
     }
 
     /// GetLogEvents. Without a token, the newest `limit` events (or the oldest with
@@ -249,7 +250,7 @@ impl Logs {
             None => None,
         };
         let (start, end) = (read.start.unwrap_or(i64::MIN), read.end.unwrap_or(i64::MAX));
-        let rows = self.read(|tx| {
+        let rows = self.db.read(|tx| {
             let Some(gid) = group_id(tx, scope, group)? else {
                 return Ok(Err(errors::group_not_found()));
             };
@@ -323,7 +324,7 @@ impl Logs {
         let retention_floor = self.retention_floor(scope, group)?;
         let mut found = Vec::new();
         loop {
-            let rows = self.read(|tx| {
+            let rows = self.db.read(|tx| {
                 let Some(gid) = group_id(tx, scope, group)? else {
                     return Ok(Err(errors::group_not_found()));
                 };
@@ -366,7 +367,7 @@ impl Logs {
 
     /// The oldest timestamp a group's retention keeps (or the minimum without retention).
     fn retention_floor(&self, scope: &Scope, group: &str) -> Result<i64, ServiceError> {
-        let days = self.read(|tx| {
+        let days = self.db.read(|tx| {
             tx.query_one(
                 "SELECT retention_days FROM logs_groups WHERE account = ?1 AND region = ?2 AND name = ?3",
                 &params![&scope.account, &scope.region, group],
@@ -381,7 +382,7 @@ impl Logs {
     /// Deletes events older than their group's retention.
     pub async fn expire_events(&self) -> Result<(), ServiceError> {
         let now = self.clock.now_ms();
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             tx.execute(
                 "DELETE FROM logs_events WHERE id IN (SELECT e.id FROM logs_events e JOIN logs_groups g ON g.id = e.group_id
                  WHERE g.retention_days IS NOT NULL AND e.timestamp < ?1 - g.retention_days * ?2)",

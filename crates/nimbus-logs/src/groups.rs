@@ -130,7 +130,7 @@ impl Logs {
         let (scope, name) = (scope.clone(), name.to_owned());
         let now = self.clock.now_ms();
         let tags = serde_json::to_string(&tags).unwrap_or_default();
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             if group_id(tx, &scope, &name)?.is_some() {
                 return abort(errors::group_exists());
             }
@@ -145,16 +145,17 @@ impl Logs {
 
     pub async fn delete_group(&self, scope: &Scope, name: &str) -> Result<(), ServiceError> {
         let (scope, name) = (scope.clone(), name.to_owned());
-        self.write(move |tx| {
-            let Some(id) = group_id(tx, &scope, &name)? else {
-                return abort(errors::group_not_found());
-            };
-            tx.execute("DELETE FROM logs_events WHERE group_id = ?1", &params![id])?;
-            tx.execute("DELETE FROM logs_streams WHERE group_id = ?1", &params![id])?;
-            tx.execute("DELETE FROM logs_groups WHERE id = ?1", &params![id])?;
-            Ok(())
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                let Some(id) = group_id(tx, &scope, &name)? else {
+                    return abort(errors::group_not_found());
+                };
+                tx.execute("DELETE FROM logs_events WHERE group_id = ?1", &params![id])?;
+                tx.execute("DELETE FROM logs_streams WHERE group_id = ?1", &params![id])?;
+                tx.execute("DELETE FROM logs_groups WHERE id = ?1", &params![id])?;
+                Ok(())
+            })
+            .await
     }
 
     /// Groups whose name starts with `prefix`, in name order, a page at a time.
@@ -167,7 +168,7 @@ impl Logs {
     ) -> Result<(Vec<GroupInfo>, Option<String>), ServiceError> {
         let offset = page_offset(token)?;
         let like = format!("{}%", escape_like(prefix.unwrap_or("")));
-        let mut groups = self.read(|tx| {
+        let mut groups = self.db.read(|tx| {
             tx.query(
                 "SELECT g.name, g.created_at, g.retention_days, g.log_class, g.kms_key_id,
                         (SELECT COALESCE(SUM(s.stored_bytes), 0) FROM logs_streams s WHERE s.group_id = g.id)
@@ -201,20 +202,21 @@ impl Logs {
         check_stream_name(name)?;
         let (scope, group, name) = (scope.clone(), group.to_owned(), name.to_owned());
         let now = self.clock.now_ms();
-        self.write(move |tx| {
-            let Some(gid) = group_id(tx, &scope, &group)? else {
-                return abort(errors::group_not_found());
-            };
-            if stream_id(tx, gid, &name)?.is_some() {
-                return abort(errors::stream_exists());
-            }
-            tx.execute(
-                "INSERT INTO logs_streams (group_id, name, created_at) VALUES (?1, ?2, ?3)",
-                &params![gid, &name, now],
-            )?;
-            Ok(())
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                let Some(gid) = group_id(tx, &scope, &group)? else {
+                    return abort(errors::group_not_found());
+                };
+                if stream_id(tx, gid, &name)?.is_some() {
+                    return abort(errors::stream_exists());
+                }
+                tx.execute(
+                    "INSERT INTO logs_streams (group_id, name, created_at) VALUES (?1, ?2, ?3)",
+                    &params![gid, &name, now],
+                )?;
+                Ok(())
+            })
+            .await
     }
 
     pub async fn delete_stream(
@@ -224,21 +226,22 @@ impl Logs {
         name: &str,
     ) -> Result<(), ServiceError> {
         let (scope, group, name) = (scope.clone(), group.to_owned(), name.to_owned());
-        self.write(move |tx| {
-            let Some(gid) = group_id(tx, &scope, &group)? else {
-                return abort(errors::group_not_found());
-            };
-            let Some(sid) = stream_id(tx, gid, &name)? else {
-                return abort(errors::stream_not_found());
-            };
-            tx.execute(
-                "DELETE FROM logs_events WHERE stream_id = ?1",
-                &params![sid],
-            )?;
-            tx.execute("DELETE FROM logs_streams WHERE id = ?1", &params![sid])?;
-            Ok(())
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                let Some(gid) = group_id(tx, &scope, &group)? else {
+                    return abort(errors::group_not_found());
+                };
+                let Some(sid) = stream_id(tx, gid, &name)? else {
+                    return abort(errors::stream_not_found());
+                };
+                tx.execute(
+                    "DELETE FROM logs_events WHERE stream_id = ?1",
+                    &params![sid],
+                )?;
+                tx.execute("DELETE FROM logs_streams WHERE id = ?1", &params![sid])?;
+                Ok(())
+            })
+            .await
     }
 
     /// Streams of a group by name (or by last event time), a page at a time.
@@ -264,7 +267,7 @@ impl Logs {
             (true, false) => "COALESCE(last_event_at, 0) ASC, name ASC",
             (true, true) => "COALESCE(last_event_at, 0) DESC, name DESC",
         };
-        let mut streams = self.read(|tx| {
+        let mut streams = self.db.read(|tx| {
             let Some(gid) = group_id(tx, scope, group)? else {
                 return Ok(None);
             };
@@ -300,7 +303,7 @@ impl Logs {
             )));
         }
         let (scope, group) = (scope.clone(), group.to_owned());
-        self.write(move |tx| {
+        self.db.write(move |tx| {
             let changed = tx.execute(
                 "UPDATE logs_groups SET retention_days = ?4 WHERE account = ?1 AND region = ?2 AND name = ?3",
                 &params![&scope.account, &scope.region, &group, days],
@@ -319,7 +322,7 @@ impl Logs {
         scope: &Scope,
         group: &str,
     ) -> Result<BTreeMap<String, String>, ServiceError> {
-        let tags = self.read(|tx| {
+        let tags = self.db.read(|tx| {
             tx.query_one(
                 "SELECT tags FROM logs_groups WHERE account = ?1 AND region = ?2 AND name = ?3",
                 &params![&scope.account, &scope.region, group],
@@ -340,26 +343,27 @@ impl Logs {
         remove: Vec<String>,
     ) -> Result<(), ServiceError> {
         let (scope, group) = (scope.clone(), group.to_owned());
-        self.write(move |tx| {
-            let row = tx.query_one(
-                "SELECT tags FROM logs_groups WHERE account = ?1 AND region = ?2 AND name = ?3",
-                &params![&scope.account, &scope.region, &group],
-            )?;
-            let Some(row) = row else {
-                return abort(errors::group_not_found());
-            };
-            let mut tags: BTreeMap<String, String> =
-                serde_json::from_str(row.str(0)?).unwrap_or_default();
-            tags.extend(add);
-            for key in &remove {
-                tags.remove(key);
-            }
-            if tags.len() > 50 {
-                return abort(nimbus_model::logs::errors::too_many_tags_exception(
-                    "A resource can have no more than 50 tags.",
-                ));
-            }
-            tx.execute(
+        self.db
+            .write(move |tx| {
+                let row = tx.query_one(
+                    "SELECT tags FROM logs_groups WHERE account = ?1 AND region = ?2 AND name = ?3",
+                    &params![&scope.account, &scope.region, &group],
+                )?;
+                let Some(row) = row else {
+                    return abort(errors::group_not_found());
+                };
+                let mut tags: BTreeMap<String, String> =
+                    serde_json::from_str(row.str(0)?).unwrap_or_default();
+                tags.extend(add);
+                for key in &remove {
+                    tags.remove(key);
+                }
+                if tags.len() > 50 {
+                    return abort(nimbus_model::logs::errors::too_many_tags_exception(
+                        "A resource can have no more than 50 tags.",
+                    ));
+                }
+                tx.execute(
                 "UPDATE logs_groups SET tags = ?4 WHERE account = ?1 AND region = ?2 AND name = ?3",
                 &params![
                     &scope.account,
@@ -368,9 +372,9 @@ impl Logs {
                     serde_json::to_string(&tags).unwrap_or_default()
                 ],
             )?;
-            Ok(())
-        })
-        .await
+                Ok(())
+            })
+            .await
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use nimbus_core::effects::{LogEvent, LogWriter};
 use nimbus_core::{BoxFuture, Clock, ServiceError};
-use nimbus_store::{DbError, Store, Tx, TxError};
+use nimbus_store::{DbError, ServiceStore, Store};
 use tokio::sync::watch;
 
 pub use api::LogsService;
@@ -30,7 +30,7 @@ pub struct Scope {
 
 /// The CloudWatch Logs service.
 pub struct Logs {
-    store: Store,
+    db: ServiceStore<ServiceError>,
     clock: Clock,
 }
 
@@ -38,25 +38,10 @@ impl Logs {
     /// Prepares the tables and returns the service.
     pub async fn open(store: Store, clock: Clock) -> Result<Arc<Logs>, DbError> {
         store.migrate("logs", schema::MIGRATIONS).await?;
-        Ok(Arc::new(Logs { store, clock }))
-    }
-
-    async fn write<T, F>(&self, work: F) -> Result<T, ServiceError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<ServiceError>> + Send + 'static,
-    {
-        self.store.write(work).await.map_err(|err| match err {
-            TxError::Abort(err) => err,
-            TxError::Db(err) => errors::internal(&err),
-        })
-    }
-
-    fn read<T>(
-        &self,
-        work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
-    ) -> Result<T, ServiceError> {
-        self.store.read(work).map_err(|err| errors::internal(&err))
+        Ok(Arc::new(Logs {
+            db: ServiceStore::new(store, errors::internal),
+            clock,
+        }))
     }
 
     /// Deletes events older than their group's retention, once a minute, until shutdown.
@@ -83,13 +68,14 @@ impl Logs {
 
     /// Deletes every group, stream and event of every account and region.
     pub async fn reset(&self) -> Result<(), ServiceError> {
-        self.write(|tx| {
-            for table in schema::TABLES {
-                tx.execute(&format!("DELETE FROM {table}"), &[])?;
-            }
-            Ok(())
-        })
-        .await
+        self.db
+            .write(|tx| {
+                for table in schema::TABLES {
+                    tx.execute(&format!("DELETE FROM {table}"), &[])?;
+                }
+                Ok(())
+            })
+            .await
     }
 }
 
