@@ -58,23 +58,12 @@ impl Iam {
 
     /// Deletes every role and policy of every account.
     pub async fn reset_iam(&self) -> Result<(), ServiceError> {
-        self.wipe(schema::IAM_TABLES).await
+        self.db.clear_tables(schema::IAM_TABLES).await
     }
 
     /// Forgets every issued credential.
     pub async fn reset_sts(&self) -> Result<(), ServiceError> {
-        self.wipe(schema::STS_TABLES).await
-    }
-
-    async fn wipe(&self, tables: &'static [&'static str]) -> Result<(), ServiceError> {
-        self.db
-            .write(move |tx| {
-                for table in tables {
-                    tx.execute(&format!("DELETE FROM {table}"), &[])?;
-                }
-                Ok(())
-            })
-            .await
+        self.db.clear_tables(schema::STS_TABLES).await
     }
 }
 

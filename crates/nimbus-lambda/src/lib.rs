@@ -124,14 +124,7 @@ impl Lambda {
 
     /// Deletes every function of every account and region and stops all instances.
     pub async fn reset(&self) -> Result<(), ServiceError> {
-        self.db
-            .write(|tx| {
-                for table in schema::TABLES {
-                    tx.execute(&format!("DELETE FROM {table}"), &[])?;
-                }
-                Ok(())
-            })
-            .await?;
+        self.db.clear_tables(schema::TABLES).await?;
         self.deployed.write().clear();
         self.executor.stop_all();
         Ok(())

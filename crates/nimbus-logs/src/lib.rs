@@ -68,14 +68,7 @@ impl Logs {
 
     /// Deletes every group, stream and event of every account and region.
     pub async fn reset(&self) -> Result<(), ServiceError> {
-        self.db
-            .write(|tx| {
-                for table in schema::TABLES {
-                    tx.execute(&format!("DELETE FROM {table}"), &[])?;
-                }
-                Ok(())
-            })
-            .await
+        self.db.clear_tables(schema::TABLES).await
     }
 }
 

@@ -86,14 +86,7 @@ impl Sns {
 
     /// Deletes every topic, subscription and pending delivery of every account and region.
     pub async fn reset(&self) -> Result<(), ServiceError> {
-        self.db
-            .write(|tx| {
-                for table in schema::TABLES {
-                    tx.execute(&format!("DELETE FROM {table}"), &[])?;
-                }
-                Ok(())
-            })
-            .await?;
+        self.db.clear_tables(schema::TABLES).await?;
         self.fanouts.clear();
         Ok(())
     }

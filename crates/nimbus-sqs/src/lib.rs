@@ -96,14 +96,7 @@ impl Sqs {
 
     /// Deletes every queue and message of every account and region.
     pub async fn reset(&self) -> Result<(), ServiceError> {
-        self.db
-            .write(|tx| {
-                for table in schema::TABLES {
-                    tx.execute(&format!("DELETE FROM {table}"), &[])?;
-                }
-                Ok(())
-            })
-            .await?;
+        self.db.clear_tables(schema::TABLES).await?;
         self.queues.write().clear();
         self.waiters.wake_all();
         Ok(())

@@ -37,4 +37,15 @@ impl<E: Send + 'static> ServiceStore<E> {
     pub fn read<T>(&self, work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>) -> Result<T, E> {
         self.store.read(work).map_err(|err| (self.on_failure)(&err))
     }
+
+    /// Empties the given tables in one commit (a service's reset).
+    pub async fn clear_tables(&self, tables: &'static [&'static str]) -> Result<(), E> {
+        self.write(move |tx| {
+            for table in tables {
+                tx.execute(&format!("DELETE FROM {table}"), &[])?;
+            }
+            Ok(())
+        })
+        .await
+    }
 }
