@@ -35,6 +35,21 @@ pub(crate) fn now_iso(lambda: &Lambda) -> String {
         .to_string()
 }
 
+/// A function's stored row, inside a read or a write.
+pub(crate) fn load_function(
+    tx: &mut dyn nimbus_store::Tx,
+    account: &str,
+    region: &str,
+    name: &str,
+) -> Result<Option<StoredFunction>, nimbus_store::DbError> {
+    tx.query_one(
+        "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
+        &params![account, region, name],
+    )?
+    .map(|row| decode_row(&row))
+    .transpose()
+}
+
 pub(crate) fn decode_row(row: &nimbus_store::Row) -> Result<StoredFunction, nimbus_store::DbError> {
     let format = row.i64(0)?;
     if format != RECORD_FORMAT {
@@ -100,14 +115,9 @@ impl Lambda {
         name: &str,
     ) -> Result<StoredFunction, ServiceError> {
         let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
-        let row = self.db.read(|tx| {
-            tx.query_one(
-                "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
-                &params![account, region, name],
-            )?
-            .map(|row| decode_row(&row))
-            .transpose()
-        })?;
+        let row = self
+            .db
+            .read(|tx| load_function(tx, account, region, name))?;
         row.ok_or_else(|| errors::function_not_found(&function_arn(ctx, name)))
     }
 
@@ -193,14 +203,9 @@ impl Lambda {
         let modified = now_iso(self);
         let record = self.db
             .write(move |tx| {
-                let row = tx.query_one(
-                    "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
-                    &params![&account, &region, &name_owned],
-                )?;
-                let Some(row) = row else {
+                let Some(mut function) = load_function(tx, &account, &region, &name_owned)? else {
                     return Err(TxError::Abort(errors::function_not_found(&arn)));
                 };
-                let mut function = decode_row(&row)?;
                 if expected_revision.as_ref().is_some_and(|r| *r != function.record.revision_id) {
                     return Err(TxError::Abort(nimbus_model::lambda::errors::precondition_failed_exception(
                         "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",

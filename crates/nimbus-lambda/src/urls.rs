@@ -10,7 +10,7 @@ use nimbus_core::{BoxFuture, RequestContext, ServiceError};
 use nimbus_store::{TxError, params};
 use serde_json::{Value, json};
 
-use crate::functions::{decode_row, encode, now_iso};
+use crate::functions::{encode, load_function, now_iso};
 use crate::invoke::{InvokeMode, InvokeRequest};
 use crate::record::{UrlConfig, function_arn};
 use crate::{Lambda, errors};
@@ -72,14 +72,9 @@ impl Lambda {
         let not_found = url_not_found(ctx, name);
         let config = self.db
             .write(move |tx| {
-                let row = tx.query_one(
-                    "SELECT format, record, tags FROM lambda_functions WHERE account = ?1 AND region = ?2 AND name = ?3",
-                    &params![&account, &region, &name_owned],
-                )?;
-                let Some(row) = row else {
+                let Some(mut function) = load_function(tx, &account, &region, &name_owned)? else {
                     return Err(TxError::Abort(errors::function_not_found(&arn)));
                 };
-                let mut function = decode_row(&row)?;
                 let config = match (function.record.url.take(), create) {
                     (Some(_), true) => {
                         return Err(TxError::Abort(
