@@ -6,9 +6,9 @@ use nimbus_core::{DEFAULT_ACCOUNT, DEFAULT_REGION};
 
 use crate::auth::Authenticator;
 
-/// Largest accepted request body. AWS's largest request payloads we serve (Lambda's 6 MB
-/// synchronous invoke) fit well below it.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Largest request body accepted: Lambda takes a 50 MB zip inline, which arrives base64-encoded
+/// in a JSON body (about 67 MB); every service still applies its own, smaller limits.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 70 * 1024 * 1024;
 
 /// How the edge listens and derives request contexts.
 #[derive(Debug, Clone)]
