@@ -10,6 +10,8 @@ mod values;
 pub use descriptor::{Location, Member, OperationModel, ServiceModel, Shape, ShapeKind};
 pub use values::{Blob, Timestamp};
 
+pub mod dynamodb;
+pub mod dynamodbstreams;
 pub mod iam;
 pub mod lambda;
 pub mod logs;
@@ -25,4 +27,6 @@ pub static ALL_SERVICES: &[&ServiceModel] = &[
     &iam::SERVICE,
     &lambda::SERVICE,
     &logs::SERVICE,
+    &dynamodb::SERVICE,
+    &dynamodbstreams::SERVICE,
 ];
