@@ -97,7 +97,7 @@ impl AttrValue {
     pub fn to_json(&self) -> Value {
         let (tag, inner) = match self {
             AttrValue::S(s) => ("S", Value::from(s.as_str())),
-            AttrValue::N(n) => ("N", Value::from(n.as_str())),
+            AttrValue::N(n) => ("N", Value::from(n.to_string())),
             AttrValue::B(b) => ("B", Value::from(STANDARD.encode(b))),
             AttrValue::Bool(b) => ("BOOL", Value::from(*b)),
             AttrValue::Null => ("NULL", Value::from(true)),
@@ -107,7 +107,7 @@ impl AttrValue {
                 Value::Array(l.iter().map(AttrValue::to_json).collect()),
             ),
             AttrValue::Ss(v) => ("SS", v.iter().map(|s| Value::from(s.as_str())).collect()),
-            AttrValue::Ns(v) => ("NS", v.iter().map(|n| Value::from(n.as_str())).collect()),
+            AttrValue::Ns(v) => ("NS", v.iter().map(|n| Value::from(n.to_string())).collect()),
             AttrValue::Bs(v) => (
                 "BS",
                 v.iter().map(|b| Value::from(STANDARD.encode(b))).collect(),
