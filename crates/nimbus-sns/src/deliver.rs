@@ -16,8 +16,8 @@ use tokio::task::JoinHandle;
 
 use crate::Sns;
 use crate::envelope::{self, StoredMessage};
+use crate::fanout::Fanout;
 use crate::retry::{self, RetryPolicy};
-use crate::subscriptions::Subscription;
 
 /// Deliveries read per pass.
 const BATCH: i64 = 512;
@@ -55,6 +55,26 @@ struct Due {
     kind: String,
     lane: Option<String>,
     attempt: i64,
+}
+
+/// One attempt and what it was made against.
+struct Attempt {
+    outcome: Outcome,
+    policy: RetryPolicy,
+    /// The topic and subscriptions as the attempt saw them; none once the topic is gone.
+    fanout: Option<Arc<Fanout>>,
+    message: Option<StoredMessage>,
+}
+
+/// How an attempt changes its outbox row.
+struct Settlement {
+    id: i64,
+    message_row: Option<i64>,
+    /// Set when the delivery is tried again at this time.
+    retry_at: Option<i64>,
+    delivered: bool,
+    /// The topic whose delivered/failed counter this notification counts toward.
+    counted_topic: Option<String>,
 }
 
 /// How one attempt ended.
@@ -269,35 +289,48 @@ impl Sns {
     }
 
     /// Delivers a lane. A FIFO lane goes in order and stops at the first failure, so later
-    /// messages of the group never overtake it; standard deliveries go out together.
+    /// messages of the group never overtake it; standard deliveries go out together and are
+    /// settled in one write.
     async fn run_lane(&self, lane: Vec<Due>) {
         let ordered = lane.first().is_some_and(|d| d.lane.is_some());
         if !ordered {
-            // Unordered deliveries go out together, so their writes share group commits.
-            let outcomes = futures_util::future::join_all(lane.iter().map(|d| self.deliver_one(d)));
-            for (d, outcome) in lane.iter().zip(outcomes.await) {
-                if let Err(err) = outcome {
-                    tracing::warn!(%err, delivery = d.id, "sns delivery could not be settled");
+            let attempts = futures_util::future::join_all(lane.iter().map(|d| self.attempt(d)));
+            let mut settlements = Vec::with_capacity(lane.len());
+            for (d, attempt) in lane.iter().zip(attempts.await) {
+                match attempt {
+                    Ok(attempt) => settlements.push(self.settlement(d, attempt).await),
+                    Err(err) => {
+                        tracing::warn!(%err, delivery = d.id, "sns delivery could not be attempted");
+                    }
                 }
+            }
+            if let Err(err) = self.record(settlements).await {
+                tracing::warn!(%err, "sns deliveries could not be settled");
             }
             return;
         }
         for d in lane {
-            let ok = match self.deliver_one(&d).await {
-                Ok(ok) => ok,
+            let settled = match self.attempt(&d).await {
+                Ok(attempt) => {
+                    let settlement = self.settlement(&d, attempt).await;
+                    let delivered = settlement.delivered;
+                    self.record(vec![settlement]).await.map(|()| delivered)
+                }
+                Err(err) => Err(err),
+            };
+            match settled {
+                Ok(true) => {}
+                Ok(false) => break,
                 Err(err) => {
                     tracing::warn!(%err, delivery = d.id, "sns delivery could not be settled");
-                    false
+                    break;
                 }
-            };
-            if !ok {
-                break;
             }
         }
     }
 
-    /// Attempts one delivery and records the outcome; true when the lane may go on.
-    async fn deliver_one(&self, d: &Due) -> Result<bool, ServiceError> {
+    /// Attempts one delivery.
+    async fn attempt(&self, d: &Due) -> Result<Attempt, ServiceError> {
         let message = match d.message_row {
             Some(row) => self.db.read(|tx| {
                 tx.query_one(
@@ -343,64 +376,84 @@ impl Sns {
             Some("sqs" | "lambda") => retry::MANAGED,
             _ => retry::NOTIFICATION,
         };
-        self.settle(d, outcome, &policy, subscription, message.as_ref())
-            .await
+        Ok(Attempt {
+            outcome,
+            policy,
+            fanout,
+            message,
+        })
     }
 
-    /// Records an attempt's outcome: done, retry later, or dead-lettered.
-    async fn settle(
-        &self,
-        d: &Due,
-        outcome: Outcome,
-        policy: &RetryPolicy,
-        s: Option<&Subscription>,
-        m: Option<&StoredMessage>,
-    ) -> Result<bool, ServiceError> {
-        let now = self.clock.now_ms();
+    /// What an attempt means for its outbox row: done, retry later, or dead-lettered (the
+    /// dead-letter queue is sent to here, before the row is settled).
+    async fn settlement(&self, d: &Due, attempt: Attempt) -> Settlement {
+        let Attempt {
+            outcome,
+            policy,
+            fanout,
+            message,
+        } = attempt;
+        let subscription = fanout
+            .as_ref()
+            .and_then(|f| f.subscription(&d.subscription_arn));
         let retry_at = match &outcome {
             Outcome::Retry(_) => u32::try_from(d.attempt + 1)
                 .ok()
                 .and_then(|n| policy.delay_ms(n))
-                .map(|delay| now + delay),
+                .map(|delay| self.clock.now_ms() + delay),
             _ => None,
         };
         let failure = match &outcome {
-            Outcome::Retry(why) if retry_at.is_none() => Some(why.clone()),
-            Outcome::GiveUp(why) => Some(why.clone()),
+            Outcome::Retry(why) if retry_at.is_none() => Some(why),
+            Outcome::GiveUp(why) => Some(why),
             _ => None,
         };
-        if let (Some(why), Some(s), Some(m)) = (&failure, s, m) {
+        if let (Some(why), Some(s), Some(m)) = (failure, subscription, &message) {
             self.dead_letter(s, m, why).await;
         }
-        let (id, row, delivered) = (d.id, d.message_row, matches!(outcome, Outcome::Delivered));
-        let topic_arn = s.map(|s| s.topic_arn.clone());
-        let is_notification = d.kind == "notification";
+        Settlement {
+            id: d.id,
+            message_row: d.message_row,
+            retry_at,
+            delivered: matches!(outcome, Outcome::Delivered),
+            counted_topic: subscription
+                .filter(|_| d.kind == "notification")
+                .map(|s| s.topic_arn.clone()),
+        }
+    }
+
+    /// Records settled deliveries in one write.
+    async fn record(&self, settlements: Vec<Settlement>) -> Result<(), ServiceError> {
+        if settlements.is_empty() {
+            return Ok(());
+        }
         self.db
             .write(move |tx| {
-                if let Some(at) = retry_at {
-                    tx.execute(
-                    "UPDATE sns_deliveries SET attempt = attempt + 1, due_at = ?2 WHERE id = ?1",
-                    &params![id, at],
-                )?;
-                    return Ok(());
-                }
-                if tx.execute("DELETE FROM sns_deliveries WHERE id = ?1", &params![id])? == 0 {
-                    return Ok(());
-                }
-                if let Some(row) = row {
-                    release_message(tx, row)?;
-                }
-                if let (Some(topic), true) = (topic_arn, is_notification) {
-                    let column = if delivered { "delivered" } else { "failed" };
-                    tx.execute(
-                        &format!("UPDATE sns_topics SET {column} = {column} + 1 WHERE arn = ?1"),
-                        &params![topic],
-                    )?;
+                for s in &settlements {
+                    if let Some(at) = s.retry_at {
+                        tx.execute(
+                            "UPDATE sns_deliveries SET attempt = attempt + 1, due_at = ?2 WHERE id = ?1",
+                            &params![s.id, at],
+                        )?;
+                        continue;
+                    }
+                    if tx.execute("DELETE FROM sns_deliveries WHERE id = ?1", &params![s.id])? == 0 {
+                        continue;
+                    }
+                    if let Some(row) = s.message_row {
+                        release_message(tx, row)?;
+                    }
+                    if let Some(topic) = &s.counted_topic {
+                        let column = if s.delivered { "delivered" } else { "failed" };
+                        tx.execute(
+                            &format!("UPDATE sns_topics SET {column} = {column} + 1 WHERE arn = ?1"),
+                            &params![topic],
+                        )?;
+                    }
                 }
                 Ok(())
             })
-            .await?;
-        Ok(delivered)
+            .await
     }
 
     /// Every kept email, email-json and SMS notification, oldest first.

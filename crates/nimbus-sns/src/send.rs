@@ -47,7 +47,8 @@ impl Sns {
         version: &str,
     ) -> Outcome {
         let text = m.text_for(&s.protocol);
-        let signed = &self.signed_notification(m, &text, version);
+        // Raw deliveries, email and SMS carry no signature: sign only for the envelopes that do.
+        let signed = || self.signed_notification(m, &text, version);
         match s.protocol.as_str() {
             "sqs" => {
                 let Some(queues) = &self.endpoints.queues else {
@@ -58,7 +59,7 @@ impl Sns {
                     body: if s.raw() {
                         text.clone()
                     } else {
-                        envelope::notification(m, s, &text, signed)
+                        envelope::notification(m, s, &text, &signed())
                     },
                     attributes: if s.raw() {
                         envelope::sqs_attributes(m)
@@ -83,7 +84,7 @@ impl Sns {
                 };
                 let (account, region) = arn_scope(&s.arn);
                 let ctx = RequestContext::internal(&account, &region, &m.base_url);
-                let event = envelope::lambda_event(m, s, &text, signed);
+                let event = envelope::lambda_event(m, s, &text, &signed());
                 match functions
                     .invoke(
                         &ctx,
@@ -104,7 +105,7 @@ impl Sns {
                 let body = if s.raw() {
                     text.clone()
                 } else {
-                    envelope::notification(m, s, &text, signed)
+                    envelope::notification(m, s, &text, &signed())
                 };
                 let headers = [
                     ("x-amz-sns-message-type", "Notification".to_owned()),
@@ -122,7 +123,7 @@ impl Sns {
             }
             _ => {
                 let body = if s.protocol == "email-json" {
-                    envelope::notification(m, s, &text, signed)
+                    envelope::notification(m, s, &text, &signed())
                 } else {
                     text
                 };
@@ -200,7 +201,6 @@ impl Sns {
             return;
         };
         let text = m.text_for(&s.protocol);
-        let signed = self.signed_notification(m, &text, "1");
         let mut attributes = if s.raw() {
             envelope::sqs_attributes(m)
         } else {
@@ -225,7 +225,7 @@ impl Sns {
             body: if s.raw() {
                 text.clone()
             } else {
-                envelope::notification(m, s, &text, &signed)
+                envelope::notification(m, s, &text, &self.signed_notification(m, &text, "1"))
             },
             attributes,
             group_id: m.group_id.clone().filter(|_| fifo_queue),
