@@ -17,7 +17,8 @@ use tokio::task::JoinHandle;
 use crate::Sns;
 use crate::envelope::{self, StoredMessage};
 use crate::fanout::Fanout;
-use crate::retry::{self, RetryPolicy};
+use crate::retry;
+use crate::subscriptions::Subscription;
 
 /// Deliveries read per pass.
 const BATCH: i64 = 512;
@@ -57,13 +58,27 @@ struct Due {
     attempt: i64,
 }
 
-/// One attempt and what it was made against.
-struct Attempt {
-    outcome: Outcome,
-    policy: RetryPolicy,
-    /// The topic and subscriptions as the attempt saw them; none once the topic is gone.
+/// What a delivery is made against: the stored message and the topic's subscriptions as the
+/// attempt saw them (none once the topic is gone).
+struct Target {
     fanout: Option<Arc<Fanout>>,
     message: Option<StoredMessage>,
+}
+
+impl Target {
+    fn subscription(&self, d: &Due) -> Option<&Subscription> {
+        self.fanout
+            .as_ref()
+            .and_then(|f| f.subscription(&d.subscription_arn))
+    }
+
+    /// The topic's `SignatureVersion`.
+    fn version(&self) -> &str {
+        self.fanout
+            .as_ref()
+            .and_then(|f| f.topic.attribute("SignatureVersion"))
+            .unwrap_or("1")
+    }
 }
 
 /// How an attempt changes its outbox row.
@@ -294,25 +309,13 @@ impl Sns {
     async fn run_lane(&self, lane: Vec<Due>) {
         let ordered = lane.first().is_some_and(|d| d.lane.is_some());
         if !ordered {
-            let attempts = futures_util::future::join_all(lane.iter().map(|d| self.attempt(d)));
-            let mut settlements = Vec::with_capacity(lane.len());
-            for (d, attempt) in lane.iter().zip(attempts.await) {
-                match attempt {
-                    Ok(attempt) => settlements.push(self.settlement(d, attempt).await),
-                    Err(err) => {
-                        tracing::warn!(%err, delivery = d.id, "sns delivery could not be attempted");
-                    }
-                }
-            }
-            if let Err(err) = self.record(settlements).await {
-                tracing::warn!(%err, "sns deliveries could not be settled");
-            }
+            self.run_standard_lane(&lane).await;
             return;
         }
         for d in lane {
             let settled = match self.attempt(&d).await {
-                Ok(attempt) => {
-                    let settlement = self.settlement(&d, attempt).await;
+                Ok((target, outcome)) => {
+                    let settlement = self.settlement(&d, &target, outcome).await;
                     let delivered = settlement.delivered;
                     self.record(vec![settlement]).await.map(|()| delivered)
                 }
@@ -329,8 +332,66 @@ impl Sns {
         }
     }
 
+    /// Delivers standard deliveries together: notifications for queues go out in one send,
+    /// the others concurrently; all are settled in one write.
+    async fn run_standard_lane(&self, lane: &[Due]) {
+        let mut targets = Vec::with_capacity(lane.len());
+        for d in lane {
+            match self.target(d) {
+                Ok(target) => targets.push((d, target)),
+                Err(err) => {
+                    tracing::warn!(%err, delivery = d.id, "sns delivery could not be attempted");
+                }
+            }
+        }
+        let mut outcomes: Vec<Option<Outcome>> = targets.iter().map(|_| None).collect();
+        if let Some(queues) = &self.endpoints.queues {
+            let mut batch = Vec::new();
+            let mut batched = Vec::new();
+            for (i, (d, target)) in targets.iter().enumerate() {
+                if let (Some(s), Some(m), "notification") =
+                    (target.subscription(d), &target.message, d.kind.as_str())
+                    && s.protocol == "sqs"
+                {
+                    batch.push((
+                        s.endpoint.clone(),
+                        self.queue_message(s, m, target.version()),
+                    ));
+                    batched.push(i);
+                }
+            }
+            for (i, sent) in batched.into_iter().zip(queues.send_many(batch).await) {
+                outcomes[i] = Some(crate::send::queue_outcome(sent));
+            }
+        }
+        let rest = futures_util::future::join_all(
+            targets
+                .iter()
+                .zip(outcomes.iter())
+                .filter(|(_, outcome)| outcome.is_none())
+                .map(|((d, target), _)| self.outcome(d, target)),
+        )
+        .await;
+        let mut rest = rest.into_iter();
+        let mut settlements = Vec::with_capacity(targets.len());
+        for ((d, target), outcome) in targets.into_iter().zip(outcomes) {
+            let outcome = outcome.or_else(|| rest.next()).unwrap_or(Outcome::Gone);
+            settlements.push(self.settlement(d, &target, outcome).await);
+        }
+        if let Err(err) = self.record(settlements).await {
+            tracing::warn!(%err, "sns deliveries could not be settled");
+        }
+    }
+
     /// Attempts one delivery.
-    async fn attempt(&self, d: &Due) -> Result<Attempt, ServiceError> {
+    async fn attempt(&self, d: &Due) -> Result<(Target, Outcome), ServiceError> {
+        let target = self.target(d)?;
+        let outcome = self.outcome(d, &target).await;
+        Ok((target, outcome))
+    }
+
+    /// What a delivery is for: its message, and the topic and subscription as they are now.
+    fn target(&self, d: &Due) -> Result<Target, ServiceError> {
         let message = match d.message_row {
             Some(row) => self.db.read(|tx| {
                 tx.query_one(
@@ -349,53 +410,36 @@ impl Sns {
             Err(err) if err.status == 404 => None,
             Err(err) => return Err(err),
         };
-        let subscription = fanout
-            .as_ref()
-            .and_then(|f| f.subscription(&d.subscription_arn));
-        let topic = fanout.as_ref().map(|f| &f.topic);
-        let outcome = match (&subscription, &topic) {
-            (Some(s), Some(t)) => {
-                let version = t.attribute("SignatureVersion").unwrap_or("1");
-                match d.kind.as_str() {
-                    "confirmation" => self.confirm_handshake(s, version).await,
-                    _ => match &message {
-                        Some(m) => self.notify(s, m, version).await,
-                        None => Outcome::Gone,
-                    },
-                }
-            }
-            _ => Outcome::Gone,
+        Ok(Target { fanout, message })
+    }
+
+    /// Makes one attempt at a delivery's endpoint.
+    async fn outcome(&self, d: &Due, target: &Target) -> Outcome {
+        let Some(s) = target.subscription(d) else {
+            return Outcome::Gone;
         };
-        let policy = match subscription.as_ref().map(|s| s.protocol.as_str()) {
-            Some("http" | "https") => retry::http_policy(
-                topic.as_ref().and_then(|t| t.attribute("DeliveryPolicy")),
-                subscription
-                    .as_ref()
-                    .and_then(|s| s.attribute("DeliveryPolicy")),
-            ),
-            Some("sqs" | "lambda") => retry::MANAGED,
-            _ => retry::NOTIFICATION,
-        };
-        Ok(Attempt {
-            outcome,
-            policy,
-            fanout,
-            message,
-        })
+        match d.kind.as_str() {
+            "confirmation" => self.confirm_handshake(s, target.version()).await,
+            _ => match &target.message {
+                Some(m) => self.notify(s, m, target.version()).await,
+                None => Outcome::Gone,
+            },
+        }
     }
 
     /// What an attempt means for its outbox row: done, retry later, or dead-lettered (the
     /// dead-letter queue is sent to here, before the row is settled).
-    async fn settlement(&self, d: &Due, attempt: Attempt) -> Settlement {
-        let Attempt {
-            outcome,
-            policy,
-            fanout,
-            message,
-        } = attempt;
-        let subscription = fanout
-            .as_ref()
-            .and_then(|f| f.subscription(&d.subscription_arn));
+    async fn settlement(&self, d: &Due, target: &Target, outcome: Outcome) -> Settlement {
+        let subscription = target.subscription(d);
+        let topic = target.fanout.as_ref().map(|f| &f.topic);
+        let policy = match subscription.map(|s| s.protocol.as_str()) {
+            Some("http" | "https") => retry::http_policy(
+                topic.and_then(|t| t.attribute("DeliveryPolicy")),
+                subscription.and_then(|s| s.attribute("DeliveryPolicy")),
+            ),
+            Some("sqs" | "lambda") => retry::MANAGED,
+            _ => retry::NOTIFICATION,
+        };
         let retry_at = match &outcome {
             Outcome::Retry(_) => u32::try_from(d.attempt + 1)
                 .ok()
@@ -408,7 +452,7 @@ impl Sns {
             Outcome::GiveUp(why) => Some(why),
             _ => None,
         };
-        if let (Some(why), Some(s), Some(m)) = (failure, subscription, &message) {
+        if let (Some(why), Some(s), Some(m)) = (failure, subscription, &target.message) {
             self.dead_letter(s, m, why).await;
         }
         Settlement {
