@@ -452,6 +452,14 @@ impl Sns {
             Outcome::GiveUp(why) => Some(why),
             _ => None,
         };
+        if let Outcome::Retry(why) | Outcome::GiveUp(why) = &outcome {
+            tracing::debug!(
+                delivery = d.id,
+                attempt = d.attempt,
+                why,
+                "sns delivery attempt failed"
+            );
+        }
         if let (Some(why), Some(s), Some(m)) = (failure, subscription, &target.message) {
             self.dead_letter(s, m, why).await;
         }
