@@ -26,6 +26,7 @@ mod projection;
 mod reserved;
 mod size;
 mod update;
+mod update_parse;
 mod value;
 
 pub use compare::{compare_values, values_equal};
@@ -44,3 +45,5 @@ pub use value::{AttrValue, Item, ValueError, item_from_json, item_to_json};
 mod condition_tests;
 #[cfg(test)]
 mod test_support;
+#[cfg(test)]
+mod update_tests;
