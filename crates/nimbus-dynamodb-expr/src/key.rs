@@ -187,7 +187,9 @@ fn collect(cond: &Cond, out: &mut Vec<(String, SortCondition)>) -> Result<(), St
         Cond::NotExists(_) => return Err(invalid_operator("attribute_not_exists")),
         Cond::Type(..) => return Err(invalid_operator("attribute_type")),
         Cond::Contains(..) | Cond::NotContains(..) => return Err(invalid_operator("contains")),
-        Cond::Misused(_) | Cond::Invalid => return Err(invalid_operator("size")),
+        Cond::Always | Cond::Misused(_) | Cond::Invalid => {
+            return Err(invalid_operator("size"));
+        }
         Cond::Compare(op, a, b) => {
             let (path, at, mut values) = key_and_values(&[a, b])?;
             let value = values.pop().unwrap_or(AttrValue::Null);

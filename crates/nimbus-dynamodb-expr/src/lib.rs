@@ -46,6 +46,8 @@ mod condition_tests;
 #[cfg(test)]
 mod key_projection_tests;
 #[cfg(test)]
+mod legacy_tests;
+#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod update_tests;
