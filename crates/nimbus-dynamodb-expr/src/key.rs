@@ -127,7 +127,7 @@ fn parse_conditions(
 ) -> Result<Vec<(String, SortCondition)>, ExprError> {
     let root = cond_parse::parse(text, params, "KeyConditionExpression")?;
     let mut conditions = Vec::new();
-    collect(&root, &mut conditions).map_err(|m| ExprError::new(m))?;
+    collect(&root, &mut conditions).map_err(ExprError::new)?;
     if conditions.len() > 2 {
         return Err(error("Conditions can be of length 1 or 2 only"));
     }

@@ -53,7 +53,7 @@ const BASE64_CHARACTER: &str = "Invalid last non-pad Base64 character dectected"
 
 /// Decodes a binary value; malformed base64 gets the (serialization) error AWS gives.
 fn decode_blob(text: &str) -> Result<Vec<u8>, ValueError> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return Err(ValueError::new(format!("{BASE64_LENGTH}{}", text.len())));
     }
     STANDARD
@@ -240,6 +240,11 @@ pub fn item_from_json(value: &Value) -> Result<Item, ValueError> {
         .collect()
 }
 
+/// The wire form of an item.
+pub fn item_to_json(item: &Item) -> Value {
+    Value::Object(item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -335,9 +340,4 @@ mod tests {
             "ns": {"NS": ["1", "2"]}, "bs": {"BS": ["AQ=="]}}});
         assert_eq!(AttrValue::from_json(&value).unwrap().to_json(), value);
     }
-}
-
-/// The wire form of an item.
-pub fn item_to_json(item: &Item) -> Value {
-    Value::Object(item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
 }
