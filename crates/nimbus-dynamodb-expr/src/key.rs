@@ -1,6 +1,7 @@
 //! Key condition expressions: the partition key equality and an optional sort key range.
 
 use crate::condition::{Comparator, Cond, Operand};
+use crate::parser::type_code;
 use crate::{AttrValue, ExprError, Params, Path, cond_parse};
 
 /// A parsed `KeyConditionExpression` (or legacy `KeyConditions`).
@@ -71,6 +72,43 @@ impl KeyCondition {
         let mut conditions = vec![(name, SortCondition::Eq(value))];
         conditions.extend(self.sort);
         from_conditions(conditions, partition_key, sort_key)
+    }
+
+    /// Checks the values against the key attribute types (`S`, `N` or `B`) as DynamoDB
+    /// does; `begins_with` also needs a string or binary key.
+    pub fn check_types(
+        &self,
+        partition_type: &str,
+        sort_type: Option<&str>,
+    ) -> Result<(), ExprError> {
+        let mismatch = || {
+            error(
+                "One or more parameter values were invalid: Condition parameter type does not match schema type",
+            )
+        };
+        if type_code(&self.partition.1) != partition_type {
+            return Err(mismatch());
+        }
+        if let (Some((_, condition)), Some(sort_type)) = (&self.sort, sort_type) {
+            let values: Vec<&AttrValue> = match condition {
+                SortCondition::Between(low, high) => vec![low, high],
+                SortCondition::Eq(v)
+                | SortCondition::Lt(v)
+                | SortCondition::Le(v)
+                | SortCondition::Gt(v)
+                | SortCondition::Ge(v)
+                | SortCondition::BeginsWith(v) => vec![v],
+            };
+            if values.iter().any(|v| type_code(v) != sort_type) {
+                return Err(mismatch());
+            }
+            if matches!(condition, SortCondition::BeginsWith(_)) && sort_type == "N" {
+                return Err(error(
+                    "One or more parameter values were invalid: ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The condition's attributes with their conditions, partition key first.

@@ -103,6 +103,22 @@ fn orients_by_the_key_schema() {
 }
 
 #[test]
+fn checks_values_against_key_types() {
+    let parsed = key("pk = :s AND sk BETWEEN :n AND :n2").unwrap();
+    assert!(parsed.check_types("S", Some("N")).is_ok());
+    // dynalite actions/query.js (recorded against DynamoDB).
+    let mismatch = "One or more parameter values were invalid: Condition parameter type does not match schema type";
+    assert_eq!(
+        parsed.check_types("N", Some("N")).unwrap_err().message,
+        mismatch
+    );
+    assert_eq!(
+        parsed.check_types("S", Some("S")).unwrap_err().message,
+        mismatch
+    );
+}
+
+#[test]
 fn key_condition_errors_use_dynamodb_messages() {
     // dynalite test/query.js, KeyConditionExpression cases.
     for (text, message) in [

@@ -104,6 +104,38 @@ impl Params {
         Params::new(names, values)
     }
 
+    /// DynamoDB's checks that placeholders come with expressions: `expressions` lists the
+    /// request's expression parameters in DynamoDB's order with whether each is present
+    /// (e.g. `[("UpdateExpression", true), ("ConditionExpression", false)]`).
+    pub fn check_with_expressions(
+        names_given: bool,
+        values_given: bool,
+        expressions: &[(&str, bool)],
+    ) -> Result<(), ExprError> {
+        if names_given && !expressions.iter().any(|(_, present)| *present) {
+            return Err(ExprError::new(
+                "ExpressionAttributeNames can only be specified when using expressions",
+            ));
+        }
+        // A projection takes no values.
+        let value_takers: Vec<&(&str, bool)> = expressions
+            .iter()
+            .filter(|(name, _)| *name != "ProjectionExpression")
+            .collect();
+        if values_given
+            && !value_takers.is_empty()
+            && !value_takers.iter().any(|(_, present)| *present)
+        {
+            let names: Vec<&str> = value_takers.iter().map(|(name, _)| *name).collect();
+            let verb = if names.len() > 1 { "are" } else { "is" };
+            return Err(ExprError::new(format!(
+                "ExpressionAttributeValues can only be specified when using expressions: {} {verb} null",
+                names.join(" and ")
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether the request carried `ExpressionAttributeNames`.
     pub fn has_names(&self) -> bool {
         !self.names.is_empty()
@@ -145,5 +177,100 @@ impl Params {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_maps_as_dynamodb_does() {
+        // Messages from dynalite's test suite (test/scan.js, test/updateItem.js).
+        let names = |pairs: &[(&str, &str)]| {
+            Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        let values = |keys: &[&str]| {
+            Some(
+                keys.iter()
+                    .map(|k| (k.to_string(), AttrValue::Null))
+                    .collect(),
+            )
+        };
+        for (names, values, message) in [
+            (
+                names(&[]),
+                None,
+                "ExpressionAttributeNames must not be empty",
+            ),
+            (
+                names(&[("a", "a")]),
+                None,
+                "ExpressionAttributeNames contains invalid key: Syntax error; key: \"a\"",
+            ),
+            (
+                names(&[("#", "a")]),
+                None,
+                "ExpressionAttributeNames contains invalid key: Syntax error; key: \"#\"",
+            ),
+            (
+                None,
+                values(&[]),
+                "ExpressionAttributeValues must not be empty",
+            ),
+            (
+                None,
+                values(&["a"]),
+                "ExpressionAttributeValues contains invalid key: Syntax error; key: \"a\"",
+            ),
+            (
+                None,
+                values(&[":a-b"]),
+                "ExpressionAttributeValues contains invalid key: Syntax error; key: \":a-b\"",
+            ),
+        ] {
+            assert_eq!(Params::new(names, values).unwrap_err().message, message);
+        }
+        let bad = serde_json::json!({":v": {"NULL": false}});
+        assert_eq!(
+            Params::from_json(None, Some(&bad)).unwrap_err().message,
+            "ExpressionAttributeValues contains invalid value: One or more parameter values were invalid: Null attribute value types must have the value of true for key :v"
+        );
+    }
+
+    #[test]
+    fn placeholders_need_expressions() {
+        assert_eq!(
+            Params::check_with_expressions(true, false, &[("ConditionExpression", false)])
+                .unwrap_err()
+                .message,
+            "ExpressionAttributeNames can only be specified when using expressions"
+        );
+        assert_eq!(
+            Params::check_with_expressions(
+                false,
+                true,
+                &[("UpdateExpression", false), ("ConditionExpression", false)]
+            )
+            .unwrap_err()
+            .message,
+            "ExpressionAttributeValues can only be specified when using expressions: UpdateExpression and ConditionExpression are null"
+        );
+        assert_eq!(
+            Params::check_with_expressions(
+                false,
+                true,
+                &[("ProjectionExpression", true), ("FilterExpression", false)]
+            )
+            .unwrap_err()
+            .message,
+            "ExpressionAttributeValues can only be specified when using expressions: FilterExpression is null"
+        );
+        assert!(Params::check_with_expressions(true, true, &[("UpdateExpression", true)]).is_ok());
     }
 }
