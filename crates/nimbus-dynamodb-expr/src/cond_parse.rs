@@ -93,7 +93,10 @@ fn parse_and(parser: &mut Parser) -> Parsed<(Cond, bool)> {
 fn parse_not(parser: &mut Parser) -> Parsed<(Cond, bool)> {
     if parser.at_keyword("NOT") {
         parser.advance();
-        let (inner, _) = parse_not(parser)?;
+        parser.enter()?;
+        let inner = parse_not(parser);
+        parser.leave();
+        let (inner, _) = inner?;
         check_not_size(parser, &inner);
         return Ok((Cond::Not(Box::new(inner)), false));
     }
@@ -114,7 +117,10 @@ fn parse_primary(parser: &mut Parser) -> Parsed<(Cond, bool)> {
     if parser.peek() == Tok::LParen {
         let mark = parser.mark();
         parser.advance();
-        if let Ok((inner, inner_grouped)) = parse_or(parser)
+        parser.enter()?;
+        let group = parse_or(parser);
+        parser.leave();
+        if let Ok((inner, inner_grouped)) = group
             && parser.peek() == Tok::RParen
         {
             parser.advance();

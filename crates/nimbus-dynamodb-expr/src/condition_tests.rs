@@ -417,3 +417,20 @@ fn records_used_placeholders_and_top_level_attributes() {
         "Value provided in ExpressionAttributeValues unused in expressions: keys: {:w}"
     );
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep = format!("{}a = :s{}", "(".repeat(2000), ")".repeat(2000));
+    assert!(
+        filter_error(&deep).starts_with("Invalid FilterExpression: Syntax error; token: \"(\"")
+    );
+    let nots = format!("{}a = :s", "NOT ".repeat(2000));
+    assert!(filter_error(&nots).starts_with("Invalid FilterExpression: Syntax error;"));
+    let operand = format!("{}a{} = :s", "(".repeat(2000), ")".repeat(2000));
+    assert!(filter_error(&operand).starts_with("Invalid FilterExpression: Syntax error;"));
+    let fine = format!("{}a = :s{}", "(".repeat(50), ")".repeat(50));
+    assert_eq!(
+        filter_error(&fine),
+        "Invalid FilterExpression: The expression has redundant parentheses;"
+    );
+}

@@ -90,7 +90,12 @@ pub(crate) struct Parser<'t, 'p> {
     pub problems: Problems,
     /// Words of this expression kind that can never be attribute names (`AND`, `SET`, …).
     keywords: &'static [&'static str],
+    /// Current nesting of parentheses and `NOT`, bounded so no input can exhaust the stack.
+    depth: usize,
 }
+
+/// Deepest nesting accepted; deeper input is a syntax error at the token that goes past it.
+const MAX_NESTING: usize = 256;
 
 impl<'t, 'p> Parser<'t, 'p> {
     /// A parser over `text`; an empty expression is DynamoDB's own error.
@@ -110,6 +115,7 @@ impl<'t, 'p> Parser<'t, 'p> {
             params,
             problems: Problems::default(),
             keywords,
+            depth: 0,
         })
     }
 
@@ -289,7 +295,10 @@ impl<'t, 'p> Parser<'t, 'p> {
                         "The expression has redundant parentheses;".to_owned()
                     });
                 }
-                let inner = self.operand(on_call)?;
+                self.enter()?;
+                let inner = self.operand(on_call);
+                self.leave();
+                let inner = inner?;
                 self.expect(Tok::RParen)?;
                 Ok(inner)
             }
@@ -311,14 +320,28 @@ impl<'t, 'p> Parser<'t, 'p> {
         }
     }
 
-    /// Saves the position and problems, to try an alternative.
-    pub fn mark(&self) -> (usize, Problems) {
-        (self.pos, self.problems.clone())
+    /// Enters one level of nesting, failing past [`MAX_NESTING`]; pair with [`Parser::leave`].
+    pub fn enter(&mut self) -> Parsed<()> {
+        if self.depth >= MAX_NESTING {
+            return self.fail();
+        }
+        self.depth += 1;
+        Ok(())
     }
 
-    pub fn reset(&mut self, mark: (usize, Problems)) {
+    pub fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// Saves the position and problems, to try an alternative.
+    pub fn mark(&self) -> (usize, Problems, usize) {
+        (self.pos, self.problems.clone(), self.depth)
+    }
+
+    pub fn reset(&mut self, mark: (usize, Problems, usize)) {
         self.pos = mark.0;
         self.problems = mark.1;
+        self.depth = mark.2;
     }
 }
 
