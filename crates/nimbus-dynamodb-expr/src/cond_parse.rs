@@ -31,6 +31,26 @@ const LEAF_ORDER: &[Problem] = &[
 /// Most values `IN` accepts.
 const MAX_IN_VALUES: usize = 100;
 
+/// Most operators (comparisons, functions, `AND`, `OR`, `NOT`) one expression may have.
+const MAX_OPERATORS: usize = 300;
+
+/// Past this many operators parsing stops, so a huge expression never builds a tree deep
+/// enough to exhaust the stack; the count reported is then the count so far.
+const GIVE_UP_OPERATORS: usize = 4 * MAX_OPERATORS;
+
+fn too_many(count: usize) -> String {
+    format!("The expression contains too many operators; operator count: {count}")
+}
+
+/// Counts one operator while parsing, failing once there are far too many.
+fn count_one(parser: &mut Parser) -> Parsed<()> {
+    parser.operators += 1;
+    if parser.operators > GIVE_UP_OPERATORS {
+        return parser.fail();
+    }
+    Ok(())
+}
+
 /// Parses `text`; errors are prefixed as DynamoDB does ("Invalid FilterExpression: …").
 pub(crate) fn parse(text: &str, params: &mut Params, kind: &str) -> Result<Cond, ExprError> {
     let prefixed = |message: String| ExprError::new(format!("Invalid {kind}: {message}"));
@@ -39,10 +59,17 @@ pub(crate) fn parse(text: &str, params: &mut Params, kind: &str) -> Result<Cond,
         parser.expect_end()?;
         Ok(cond)
     });
+    if parser.operators > GIVE_UP_OPERATORS {
+        return Err(prefixed(too_many(parser.operators)));
+    }
     let Ok(cond) = parsed else {
         return Err(prefixed(parser.syntax_error()));
     };
     check_not_size(&mut parser, &cond);
+    let operators = count_operators(&cond);
+    if operators > MAX_OPERATORS {
+        return Err(prefixed(too_many(operators)));
+    }
     if let Some(message) = parser.problems.first_of(ORDER) {
         return Err(prefixed(message));
     }
@@ -68,6 +95,7 @@ fn parse_or(parser: &mut Parser) -> Parsed<(Cond, bool)> {
     let (mut left, mut grouped) = parse_and(parser)?;
     while parser.at_keyword("OR") {
         parser.advance();
+        count_one(parser)?;
         let (right, _) = parse_and(parser)?;
         check_not_size(parser, &left);
         check_not_size(parser, &right);
@@ -81,6 +109,7 @@ fn parse_and(parser: &mut Parser) -> Parsed<(Cond, bool)> {
     let (mut left, mut grouped) = parse_not(parser)?;
     while parser.at_keyword("AND") {
         parser.advance();
+        count_one(parser)?;
         let (right, _) = parse_not(parser)?;
         check_not_size(parser, &left);
         check_not_size(parser, &right);
@@ -135,6 +164,7 @@ fn parse_primary(parser: &mut Parser) -> Parsed<(Cond, bool)> {
         }
         parser.reset(mark);
     }
+    count_one(parser)?;
     let cond = parse_leaf(parser)?;
     if parser.problems.get(Problem::Condition).is_none()
         && let Some(message) = parser.problems.first_of(LEAF_ORDER)
@@ -186,10 +216,10 @@ fn parse_leaf(parser: &mut Parser) -> Parsed<Cond> {
         let all: Vec<&Raw> = std::iter::once(&first).chain(&list).collect();
         check_misused(parser, &all);
         if list.len() > MAX_IN_VALUES {
-            let count = list.len() + 1;
-            parser
-                .problems
-                .note(Problem::Operand, || operand_count("IN", count));
+            let count = list.len();
+            parser.problems.note(Problem::Operand, || {
+                format!("The IN operator is provided with too many operands; number of operands: {count}")
+            });
         }
         return Ok(Cond::In(
             operand(first),
@@ -364,5 +394,33 @@ fn check_call(parser: &mut Parser, name: &str, args: &[Raw]) {
     };
     if let Some(message) = problem {
         parser.problems.note(Problem::Function, || message);
+    }
+}
+
+fn operand_operators(operand: &Operand) -> usize {
+    match operand {
+        Operand::Size(inner) => 1 + operand_operators(inner),
+        Operand::Path(_) | Operand::Value(_) => 0,
+    }
+}
+
+/// Operators as DynamoDB counts them against its limit of 300 per expression.
+fn count_operators(cond: &Cond) -> usize {
+    match cond {
+        Cond::And(a, b) | Cond::Or(a, b) => 1 + count_operators(a) + count_operators(b),
+        Cond::Not(a) => 1 + count_operators(a),
+        Cond::Compare(_, a, b)
+        | Cond::BeginsWith(a, b)
+        | Cond::Contains(a, b)
+        | Cond::NotContains(a, b) => 1 + operand_operators(a) + operand_operators(b),
+        Cond::Between(a, b, c) => {
+            1 + operand_operators(a) + operand_operators(b) + operand_operators(c)
+        }
+        Cond::In(a, list) => {
+            1 + operand_operators(a) + list.iter().map(operand_operators).sum::<usize>()
+        }
+        Cond::Type(a, _) => 1 + operand_operators(a),
+        Cond::Exists(_) | Cond::NotExists(_) | Cond::Misused(_) => 1,
+        Cond::Always | Cond::Invalid => 0,
     }
 }

@@ -383,6 +383,7 @@ fn condition_expressions_have_their_own_prefix() {
 
 #[test]
 fn in_accepts_up_to_100_values() {
+    // Message quoted from DynamoDB in reapit/foundations issue 8255.
     let list = |count: usize| vec![":n"; count].join(", ");
     let mut p = common_params();
     assert!(Condition::parse(&format!("a IN ({})", list(100)), &mut p).is_ok());
@@ -391,7 +392,37 @@ fn in_accepts_up_to_100_values() {
         .message;
     assert_eq!(
         message,
-        "Invalid ConditionExpression: Incorrect number of operands for operator or function; operator or function: IN, number of operands: 102"
+        "Invalid ConditionExpression: The IN operator is provided with too many operands; number of operands: 101"
+    );
+}
+
+#[test]
+fn limits_operators_to_300() {
+    // Message quoted from DynamoDB in aws-sdk-js issue 3721.
+    let clauses = |count: usize| vec!["a = :s"; count].join(" OR ");
+    let mut p = common_params();
+    // 150 comparisons and 149 ORs: 299 operators.
+    assert!(Condition::parse_filter(&clauses(150), &mut p).is_ok());
+    // Groups tried and abandoned while parsing are not counted.
+    let grouped = format!("({}) AND (a) = :s", clauses(150));
+    assert_eq!(
+        Condition::parse_filter(&grouped, &mut p)
+            .unwrap_err()
+            .message,
+        "Invalid FilterExpression: The expression contains too many operators; operator count: 301"
+    );
+    assert_eq!(
+        Condition::parse_filter(&clauses(151), &mut p)
+            .unwrap_err()
+            .message,
+        "Invalid FilterExpression: The expression contains too many operators; operator count: 301"
+    );
+    // A huge expression stops being read early instead of building a very deep tree.
+    let message = Condition::parse_filter(&clauses(50_000), &mut p)
+        .unwrap_err()
+        .message;
+    assert!(
+        message.starts_with("Invalid FilterExpression: The expression contains too many operators")
     );
 }
 

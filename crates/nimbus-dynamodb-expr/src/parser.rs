@@ -92,6 +92,16 @@ pub(crate) struct Parser<'t, 'p> {
     keywords: &'static [&'static str],
     /// Current nesting of parentheses and `NOT`, bounded so no input can exhaust the stack.
     depth: usize,
+    /// Operators read so far (conditions count them against DynamoDB's limit).
+    pub operators: usize,
+}
+
+/// A parser state to return to when an alternative fails.
+pub(crate) struct Mark {
+    pos: usize,
+    problems: Problems,
+    depth: usize,
+    operators: usize,
 }
 
 /// Deepest nesting accepted; deeper input is a syntax error at the token that goes past it.
@@ -116,6 +126,7 @@ impl<'t, 'p> Parser<'t, 'p> {
             problems: Problems::default(),
             keywords,
             depth: 0,
+            operators: 0,
         })
     }
 
@@ -334,14 +345,20 @@ impl<'t, 'p> Parser<'t, 'p> {
     }
 
     /// Saves the position and problems, to try an alternative.
-    pub fn mark(&self) -> (usize, Problems, usize) {
-        (self.pos, self.problems.clone(), self.depth)
+    pub fn mark(&self) -> Mark {
+        Mark {
+            pos: self.pos,
+            problems: self.problems.clone(),
+            depth: self.depth,
+            operators: self.operators,
+        }
     }
 
-    pub fn reset(&mut self, mark: (usize, Problems, usize)) {
-        self.pos = mark.0;
-        self.problems = mark.1;
-        self.depth = mark.2;
+    pub fn reset(&mut self, mark: Mark) {
+        self.pos = mark.pos;
+        self.problems = mark.problems;
+        self.depth = mark.depth;
+        self.operators = mark.operators;
     }
 }
 
