@@ -93,6 +93,8 @@ fn evaluates_with_dynamodb_semantics() {
         ("#s = :s", false),
         ("#a = :s", true),
         (":s = a", true),
+        ("(m).k = :s", false),
+        ("(l)[2].deep <> :s", true),
         (":n2 > n", true),
     ];
     for (text, expected) in cases {

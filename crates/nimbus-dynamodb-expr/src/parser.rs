@@ -251,7 +251,12 @@ impl<'t, 'p> Parser<'t, 'p> {
 
     /// A document path: `name ( .name | [index] )*`.
     pub fn path(&mut self) -> Parsed<Path> {
-        let mut elems = vec![PathElem::Attr(self.path_name()?)];
+        let elems = vec![PathElem::Attr(self.path_name()?)];
+        self.path_rest(elems)
+    }
+
+    /// The `.name` and `[index]` steps that follow `elems`.
+    fn path_rest(&mut self, mut elems: Vec<PathElem>) -> Parsed<Path> {
         loop {
             match self.peek() {
                 Tok::Dot => {
@@ -311,7 +316,13 @@ impl<'t, 'p> Parser<'t, 'p> {
                 self.leave();
                 let inner = inner?;
                 self.expect(Tok::RParen)?;
-                Ok(inner)
+                // A grouped path may continue: `(a.b).c`, `(a)[1]`.
+                match inner {
+                    Raw::Path(path) if matches!(self.peek(), Tok::Dot | Tok::LBracket) => {
+                        Ok(Raw::Path(self.path_rest(path.elems().to_vec())?))
+                    }
+                    other => Ok(other),
+                }
             }
             Tok::Value => Ok(Raw::Value(self.value()?)),
             Tok::Ident if self.peek_at(1) == Tok::LParen && !self.is_keyword(self.pos) => {
