@@ -22,13 +22,22 @@ pub struct Number {
     exponent: i32,
 }
 
-fn not_a_number() -> ValueError {
-    ValueError::new("A value provided cannot be converted into a number")
+/// DynamoDB's message for text that is not a number (as recorded by dynalite's suite): the
+/// value is quoted unless it is empty.
+fn not_a_number(text: &str) -> ValueError {
+    if text.is_empty() {
+        ValueError::new("The parameter cannot be converted to a numeric value")
+    } else {
+        ValueError::new(format!(
+            "The parameter cannot be converted to a numeric value: {text}"
+        ))
+    }
 }
 
 impl Number {
     /// Parses a number as a client sends it (`"N": "..."`), with DynamoDB's limits.
     pub fn parse(text: &str) -> Result<Number, ValueError> {
+        let original = text;
         let text = text.trim();
         let (negative, rest) = match text.as_bytes().first() {
             Some(b'-') => (true, &text[1..]),
@@ -46,14 +55,14 @@ impl Number {
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if (whole.is_empty() && fraction.is_empty()) || !all_digits(whole) || !all_digits(fraction)
         {
-            return Err(not_a_number());
+            return Err(not_a_number(original));
         }
         let written_exponent: i64 = match exponent_text {
             None => 0,
             Some(e) => {
                 let unsigned = e.strip_prefix(['+', '-']).unwrap_or(e);
                 if unsigned.is_empty() || !all_digits(unsigned) {
-                    return Err(not_a_number());
+                    return Err(not_a_number(original));
                 }
                 // Exponents far outside the range only need to be recognised as such.
                 e.parse::<i64>().unwrap_or(if e.starts_with('-') {
@@ -277,7 +286,7 @@ mod tests {
         for bad in [
             "", "abc", "1e", "--1", ".", "1.2.3", "0x10", "NaN", "Infinity", "1e+",
         ] {
-            assert_eq!(Number::parse(bad).unwrap_err(), not_a_number(), "{bad}");
+            assert_eq!(Number::parse(bad).unwrap_err(), not_a_number(bad), "{bad}");
         }
         let precise = "1".repeat(39);
         assert!(
