@@ -13,6 +13,8 @@ use crate::policy::Grant;
 use crate::record::{FunctionRef, function_arn, parse_function_ref};
 use crate::settings::{apply_update, configuration, new_record};
 use crate::urls::UrlChange;
+use crate::versions::PublishRequest;
+use crate::versions_api;
 use crate::wire_shapes::{cors_value, layer_output, url_config};
 use crate::{Lambda, errors};
 
@@ -20,7 +22,7 @@ use crate::{Lambda, errors};
 #[derive(Clone)]
 pub struct LambdaService(pub Arc<Lambda>);
 
-/// Only `$LATEST` exists until versions are published.
+/// Operations on `$LATEST` only: a version or alias qualifier names nothing they act on.
 fn latest_only(ctx: &RequestContext, reference: &FunctionRef) -> Result<(), ServiceError> {
     match reference.qualifier.as_deref() {
         None | Some("$LATEST") => Ok(()),
@@ -81,6 +83,10 @@ impl LambdaApi for LambdaService {
             .0
             .create_function(ctx, record, zip.into_inner(), tags)
             .await?;
+        if input.publish == Some(true) {
+            return versions_api::publish(&self.0, ctx, &record.name, PublishRequest::default())
+                .await;
+        }
         Ok(configuration(ctx, &record))
     }
 
@@ -89,10 +95,11 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::GetFunctionRequest,
     ) -> Result<wire::GetFunctionResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let function = self.0.get_function(ctx, &name)?;
+        let reference = parse_function_ref(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let resolved = versions_api::resolve(&self.0, ctx, &reference)?;
+        let function = self.0.get_function(ctx, &reference.name)?;
         Ok(wire::GetFunctionResponse {
-            configuration: Some(configuration(ctx, &function.record)),
+            configuration: Some(resolved.configuration()),
             code: Some(wire::FunctionCodeLocation {
                 repository_type: Some("S3".into()),
                 ..Default::default()
@@ -113,9 +120,8 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::GetFunctionConfigurationRequest,
     ) -> Result<wire::FunctionConfiguration, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let function = self.0.get_function(ctx, &name)?;
-        Ok(configuration(ctx, &function.record))
+        let reference = parse_function_ref(ctx, &input.function_name, input.qualifier.as_deref())?;
+        Ok(versions_api::resolve(&self.0, ctx, &reference)?.configuration())
     }
 
     async fn list_functions(
@@ -165,6 +171,9 @@ impl LambdaApi for LambdaService {
                 },
             )
             .await?;
+        if input.publish == Some(true) {
+            return versions_api::publish(&self.0, ctx, &name, PublishRequest::default()).await;
+        }
         Ok(configuration(ctx, &record))
     }
 
@@ -192,8 +201,13 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::DeleteFunctionRequest,
     ) -> Result<wire::DeleteFunctionResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        self.0.delete_function(ctx, &name).await?;
+        let reference = parse_function_ref(ctx, &input.function_name, input.qualifier.as_deref())?;
+        match reference.qualifier.as_deref() {
+            Some(qualifier) => {
+                versions_api::delete_qualified(&self.0, ctx, &reference.name, qualifier).await?;
+            }
+            None => self.0.delete_function(ctx, &reference.name).await?,
+        }
         Ok(wire::DeleteFunctionResponse {
             status_code: Some(204),
         })
@@ -564,6 +578,81 @@ impl LambdaApi for LambdaService {
         self.0
             .delete_layer_version(ctx, &input.layer_name, input.version_number)
             .await
+    }
+
+    async fn publish_version(
+        &self,
+        ctx: &RequestContext,
+        input: wire::PublishVersionRequest,
+    ) -> Result<wire::FunctionConfiguration, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        let request = PublishRequest {
+            description: input.description,
+            code_sha256: input.code_sha256,
+            revision_id: input.revision_id,
+        };
+        versions_api::publish(&self.0, ctx, &name, request).await
+    }
+
+    async fn list_versions_by_function(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListVersionsByFunctionRequest,
+    ) -> Result<wire::ListVersionsByFunctionResponse, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        versions_api::list_versions(
+            &self.0,
+            ctx,
+            &name,
+            input.marker.as_deref(),
+            input.max_items,
+        )
+    }
+
+    async fn create_alias(
+        &self,
+        ctx: &RequestContext,
+        input: wire::CreateAliasRequest,
+    ) -> Result<wire::AliasConfiguration, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        versions_api::create_alias(&self.0, ctx, &name, input).await
+    }
+
+    async fn update_alias(
+        &self,
+        ctx: &RequestContext,
+        input: wire::UpdateAliasRequest,
+    ) -> Result<wire::AliasConfiguration, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        versions_api::update_alias(&self.0, ctx, &name, input).await
+    }
+
+    async fn get_alias(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetAliasRequest,
+    ) -> Result<wire::AliasConfiguration, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        let alias = self.0.get_alias(ctx, &name, &input.name)?;
+        Ok(versions_api::alias_configuration(ctx, &name, alias))
+    }
+
+    async fn list_aliases(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListAliasesRequest,
+    ) -> Result<wire::ListAliasesResponse, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        versions_api::list_aliases(&self.0, ctx, &name, &input)
+    }
+
+    async fn delete_alias(
+        &self,
+        ctx: &RequestContext,
+        input: wire::DeleteAliasRequest,
+    ) -> Result<(), ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        self.0.delete_alias(ctx, &name, &input.name).await
     }
 
     async fn reset(&self) -> Result<(), ServiceError> {

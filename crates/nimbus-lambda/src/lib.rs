@@ -5,6 +5,7 @@
 //! operations, `api` adapts them to the generated wire shapes, and [`LambdaInvoker`] is the
 //! cross-service [`FunctionInvoker`](nimbus_core::effects::FunctionInvoker).
 
+mod aliases;
 mod api;
 mod code;
 mod deploy;
@@ -20,6 +21,8 @@ mod record;
 mod schema;
 mod settings;
 mod urls;
+mod versions;
+mod versions_api;
 mod wire_shapes;
 
 use std::collections::HashMap;
@@ -39,6 +42,7 @@ pub use functions::StoredFunction;
 pub use invoke::{InvokeMode, InvokeOutput, InvokeRequest, LambdaInvoker};
 pub use record::{FunctionRecord, UrlConfig};
 pub use urls::LambdaUrls;
+pub use versions::Version;
 
 /// Where Lambda keeps code and how it runs it.
 #[derive(Debug, Clone)]
@@ -57,9 +61,11 @@ pub struct Lambda {
     clock: Clock,
     config: LambdaConfig,
     executor: Arc<Executor>,
-    /// Functions ready to invoke, by `account/region/name`; dropped whenever the function
-    /// changes, so an invoke never reads the store.
+    /// Function versions ready to invoke, by `account/region/name/version/`; dropped whenever
+    /// the version changes, so an invoke never reads the store.
     deployed: RwLock<HashMap<String, Arc<deploy::Deployed>>>,
+    /// Aliases that invocations went through, by `account/region/name/alias`.
+    aliases: RwLock<HashMap<String, Arc<aliases::AliasRecord>>>,
     logs: logsink::LogForwarder,
     /// `http://host:port` of nimbus itself, for `AWS_ENDPOINT_URL` inside functions; known
     /// once the server has bound its port.
@@ -93,6 +99,7 @@ impl Lambda {
             config,
             executor,
             deployed: RwLock::default(),
+            aliases: RwLock::default(),
             logs: logsink::LogForwarder::start(log_writer),
             endpoint: OnceLock::new(),
             events: event_queue::EventQueue::default(),
@@ -115,17 +122,35 @@ impl Lambda {
         format!("{}/{}/{name}/", ctx.account_id, ctx.region)
     }
 
-    /// Drops what is cached about a function and its warm instances.
+    fn version_key(ctx: &RequestContext, name: &str, version: Version) -> String {
+        format!("{}{}/", Self::function_key(ctx, name), version.label())
+    }
+
+    /// Drops what is cached about `$LATEST` and its warm instances (published versions
+    /// never change).
     fn forget(&self, ctx: &RequestContext, name: &str) {
-        let key = Self::function_key(ctx, name);
+        self.forget_version(ctx, name, Version::Latest);
+    }
+
+    fn forget_version(&self, ctx: &RequestContext, name: &str, version: Version) {
+        let key = Self::version_key(ctx, name, version);
         self.deployed.write().remove(&key);
         self.executor.retire(&key);
+    }
+
+    /// Drops what is cached about every version and alias of a function.
+    fn forget_function(&self, ctx: &RequestContext, name: &str) {
+        let prefix = Self::function_key(ctx, name);
+        self.deployed.write().retain(|k, _| !k.starts_with(&prefix));
+        self.aliases.write().retain(|k, _| !k.starts_with(&prefix));
+        self.executor.retire(&prefix);
     }
 
     /// Deletes every function of every account and region and stops all instances.
     pub async fn reset(&self) -> Result<(), ServiceError> {
         self.db.clear_tables(schema::TABLES).await?;
         self.deployed.write().clear();
+        self.aliases.write().clear();
         self.executor.stop_all();
         Ok(())
     }
