@@ -340,14 +340,13 @@ impl Lambda {
         alias: &str,
     ) -> Result<AliasRecord, ServiceError> {
         let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
-        let found = self.db.read(|tx| {
+        self.db.read(|tx| {
             if load_function(tx, account, region, name)?.is_none() {
                 return Ok(Err(errors::function_not_found(&function_arn(ctx, name))));
             }
             Ok(load_alias(tx, account, region, name, alias)?
                 .ok_or_else(|| alias_not_found(ctx, name, alias)))
-        })?;
-        found
+        })?
     }
 
     /// An alias for invocation: cached, since every invoke through an alias reads it.
