@@ -10,7 +10,7 @@ use nimbus_store::{DbError, Tx, TxError, params};
 use serde::{Deserialize, Serialize};
 
 use crate::functions::{encode, load_function};
-use crate::record::function_arn;
+use crate::record::{UrlConfig, function_arn};
 use crate::schema::RECORD_FORMAT;
 use crate::versions::{Version, load_version, qualified_arn};
 use crate::{Lambda, errors};
@@ -27,6 +27,9 @@ pub struct AliasRecord {
     #[serde(default)]
     pub routing: BTreeMap<String, f64>,
     pub revision_id: String,
+    /// The alias's function URL.
+    #[serde(default)]
+    pub url: Option<UrlConfig>,
 }
 
 impl AliasRecord {
@@ -135,7 +138,7 @@ pub(crate) fn load_aliases(
     .collect()
 }
 
-fn load_alias(
+pub(crate) fn load_alias(
     tx: &mut dyn Tx,
     account: &str,
     region: &str,
@@ -148,6 +151,20 @@ fn load_alias(
     )?
     .map(|row| decode(row.str(0)?))
     .transpose()
+}
+
+pub(crate) fn store_alias(
+    tx: &mut dyn Tx,
+    account: &str,
+    region: &str,
+    name: &str,
+    alias: &AliasRecord,
+) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE lambda_aliases SET record = ?5 WHERE account = ?1 AND region = ?2 AND name = ?3 AND alias = ?4",
+        &params![account, region, name, &alias.name, encode(alias)],
+    )?;
+    Ok(())
 }
 
 fn decode(text: &str) -> Result<AliasRecord, DbError> {
@@ -205,6 +222,7 @@ impl Lambda {
             description: change.description.unwrap_or_default(),
             routing,
             revision_id: nimbus_core::ids::uuid(),
+            url: None,
         };
         let (account, region, name_owned) =
             (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
@@ -280,14 +298,10 @@ impl Lambda {
                 if let Some(routing) = change.routing {
                     record.routing = routing;
                 }
-                check_routing(&record.routing, &record.function_version)
-                    .map_err(TxError::Abort)?;
+                check_routing(&record.routing, &record.function_version).map_err(TxError::Abort)?;
                 check_versions_exist(tx, &arn, key, &record)?;
                 record.revision_id = nimbus_core::ids::uuid();
-                tx.execute(
-                    "UPDATE lambda_aliases SET record = ?5 WHERE account = ?1 AND region = ?2 AND name = ?3 AND alias = ?4",
-                    &params![key.0, key.1, key.2, &record.name, encode(&record)],
-                )?;
+                store_alias(tx, key.0, key.1, key.2, &record)?;
                 Ok(record)
             })
             .await?;
@@ -323,6 +337,10 @@ impl Lambda {
                 if deleted == 0 {
                     return Err(TxError::Abort(missing));
                 }
+                tx.execute(
+                    "DELETE FROM lambda_url_ids WHERE account = ?1 AND region = ?2 AND name = ?3 AND qualifier = ?4",
+                    &params![&account, &region, &name_owned, &alias_owned],
+                )?;
                 Ok(())
             })
             .await?;
@@ -330,6 +348,34 @@ impl Lambda {
             .write()
             .remove(&Self::alias_key(ctx, name, alias));
         Ok(())
+    }
+
+    /// Removes an alias's function URL (its id is deleted by the caller).
+    pub(crate) async fn clear_alias_url(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        alias: &str,
+    ) -> Result<(), ServiceError> {
+        let (account, region, name_owned, alias_owned) = (
+            ctx.account_id.clone(),
+            ctx.region.clone(),
+            name.to_owned(),
+            alias.to_owned(),
+        );
+        let missing = alias_not_found(ctx, name, alias);
+        self.db
+            .write(move |tx| {
+                let Some(mut record) =
+                    load_alias(tx, &account, &region, &name_owned, &alias_owned)?
+                else {
+                    return Err(TxError::Abort(missing));
+                };
+                record.url = None;
+                store_alias(tx, &account, &region, &name_owned, &record)?;
+                Ok(())
+            })
+            .await
     }
 
     /// An alias, read from the store.
@@ -397,6 +443,7 @@ mod tests {
             description: String::new(),
             routing: routing.iter().map(|(v, w)| ((*v).to_owned(), *w)).collect(),
             revision_id: String::new(),
+            url: None,
         }
     }
 

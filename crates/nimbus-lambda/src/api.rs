@@ -12,7 +12,7 @@ use crate::layers_api;
 use crate::policy::Grant;
 use crate::record::{FunctionRef, function_arn, parse_function_ref};
 use crate::settings::{apply_update, configuration, new_record};
-use crate::urls::UrlChange;
+use crate::url_configs::{UrlChange, url_qualifier};
 use crate::versions::PublishRequest;
 use crate::versions_api;
 use crate::wire_shapes::{cors_value, layer_output, url_config};
@@ -41,6 +41,17 @@ fn function_name(
     let reference = parse_function_ref(ctx, text, qualifier)?;
     latest_only(ctx, &reference)?;
     Ok(reference.name)
+}
+
+/// The function and alias a URL operation names (`$LATEST`'s URL has no alias).
+fn url_target(
+    ctx: &RequestContext,
+    text: &str,
+    qualifier: Option<&str>,
+) -> Result<(String, Option<String>), ServiceError> {
+    let reference = parse_function_ref(ctx, text, qualifier)?;
+    let alias = url_qualifier(reference.qualifier.as_deref())?;
+    Ok((reference.name, alias))
 }
 
 /// Tags name functions by ARN.
@@ -392,14 +403,17 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::CreateFunctionUrlConfigRequest,
     ) -> Result<wire::CreateFunctionUrlConfigResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let (name, alias) = url_target(ctx, &input.function_name, input.qualifier.as_deref())?;
         let change = UrlChange {
             auth_type: Some(input.auth_type),
             invoke_mode: input.invoke_mode,
             cors: cors_value(input.cors.as_ref()),
         };
-        let config = self.0.put_url(ctx, &name, change, true).await?;
-        let url = url_config(&self.0, ctx, &name, config);
+        let config = self
+            .0
+            .put_url(ctx, &name, alias.clone(), change, true)
+            .await?;
+        let url = url_config(&self.0, ctx, &name, alias.as_deref(), config);
         Ok(wire::CreateFunctionUrlConfigResponse {
             function_url: url.function_url,
             function_arn: url.function_arn,
@@ -415,8 +429,9 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::GetFunctionUrlConfigRequest,
     ) -> Result<wire::GetFunctionUrlConfigResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let url = url_config(&self.0, ctx, &name, self.0.get_url(ctx, &name)?);
+        let (name, alias) = url_target(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let config = self.0.get_url(ctx, &name, alias.as_deref())?;
+        let url = url_config(&self.0, ctx, &name, alias.as_deref(), config);
         Ok(wire::GetFunctionUrlConfigResponse {
             function_url: url.function_url,
             function_arn: url.function_arn,
@@ -433,14 +448,17 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::UpdateFunctionUrlConfigRequest,
     ) -> Result<wire::UpdateFunctionUrlConfigResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let (name, alias) = url_target(ctx, &input.function_name, input.qualifier.as_deref())?;
         let change = UrlChange {
             auth_type: input.auth_type,
             invoke_mode: input.invoke_mode,
             cors: cors_value(input.cors.as_ref()),
         };
-        let config = self.0.put_url(ctx, &name, change, false).await?;
-        let url = url_config(&self.0, ctx, &name, config);
+        let config = self
+            .0
+            .put_url(ctx, &name, alias.clone(), change, false)
+            .await?;
+        let url = url_config(&self.0, ctx, &name, alias.as_deref(), config);
         Ok(wire::UpdateFunctionUrlConfigResponse {
             function_url: url.function_url,
             function_arn: url.function_arn,
@@ -457,8 +475,8 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::DeleteFunctionUrlConfigRequest,
     ) -> Result<(), ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        self.0.delete_url(ctx, &name).await
+        let (name, alias) = url_target(ctx, &input.function_name, input.qualifier.as_deref())?;
+        self.0.delete_url(ctx, &name, alias.as_deref()).await
     }
 
     async fn list_function_url_configs(
@@ -467,13 +485,12 @@ impl LambdaApi for LambdaService {
         input: wire::ListFunctionUrlConfigsRequest,
     ) -> Result<wire::ListFunctionUrlConfigsResponse, ServiceError> {
         let name = function_name(ctx, &input.function_name, None)?;
-        let function = self.0.get_function(ctx, &name)?;
         Ok(wire::ListFunctionUrlConfigsResponse {
-            function_url_configs: function
-                .record
-                .url
+            function_url_configs: self
+                .0
+                .list_urls(ctx, &name)?
                 .into_iter()
-                .map(|c| url_config(&self.0, ctx, &name, c))
+                .map(|(alias, c)| url_config(&self.0, ctx, &name, alias.as_deref(), c))
                 .collect(),
             next_marker: None,
         })
@@ -484,7 +501,7 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::AddPermissionRequest,
     ) -> Result<wire::AddPermissionResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let reference = parse_function_ref(ctx, &input.function_name, input.qualifier.as_deref())?;
         let grant = Grant {
             statement_id: input.statement_id,
             action: input.action,
@@ -496,7 +513,7 @@ impl LambdaApi for LambdaService {
         };
         let statement = self
             .0
-            .add_permission(ctx, &name, grant, input.revision_id)
+            .add_permission(ctx, &reference, grant, input.revision_id)
             .await?;
         Ok(wire::AddPermissionResponse {
             statement: Some(statement),
@@ -508,9 +525,9 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::RemovePermissionRequest,
     ) -> Result<(), ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let reference = parse_function_ref(ctx, &input.function_name, input.qualifier.as_deref())?;
         self.0
-            .remove_permission(ctx, &name, input.statement_id, input.revision_id)
+            .remove_permission(ctx, &reference, input.statement_id, input.revision_id)
             .await
     }
 
@@ -519,8 +536,8 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::GetPolicyRequest,
     ) -> Result<wire::GetPolicyResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let (policy, revision) = self.0.get_policy(ctx, &name)?;
+        let reference = parse_function_ref(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let (policy, revision) = self.0.get_policy(ctx, &reference)?;
         Ok(wire::GetPolicyResponse {
             policy: Some(policy),
             revision_id: Some(revision),
