@@ -12,10 +12,10 @@ use crate::layers_api;
 use crate::policy::Grant;
 use crate::record::{FunctionRef, function_arn, parse_function_ref};
 use crate::settings::{apply_update, configuration, new_record};
-use crate::url_configs::{UrlChange, url_qualifier};
+use crate::url_api;
 use crate::versions::PublishRequest;
 use crate::versions_api;
-use crate::wire_shapes::{cors_value, layer_output, url_config};
+use crate::wire_shapes::layer_output;
 use crate::{Lambda, errors};
 
 /// The Lambda service as the generated dispatcher calls it.
@@ -41,17 +41,6 @@ fn function_name(
     let reference = parse_function_ref(ctx, text, qualifier)?;
     latest_only(ctx, &reference)?;
     Ok(reference.name)
-}
-
-/// The function and alias a URL operation names (`$LATEST`'s URL has no alias).
-fn url_target(
-    ctx: &RequestContext,
-    text: &str,
-    qualifier: Option<&str>,
-) -> Result<(String, Option<String>), ServiceError> {
-    let reference = parse_function_ref(ctx, text, qualifier)?;
-    let alias = url_qualifier(reference.qualifier.as_deref())?;
-    Ok((reference.name, alias))
 }
 
 /// Tags name functions by ARN.
@@ -295,6 +284,7 @@ impl LambdaApi for LambdaService {
                 Ok(())
             })
             .await?;
+        self.0.forget_function(ctx, &name);
         Ok(wire::Concurrency {
             reserved_concurrent_executions: Some(input.reserved_concurrent_executions),
         })
@@ -327,6 +317,7 @@ impl LambdaApi for LambdaService {
                 Ok(())
             })
             .await?;
+        self.0.forget_function(ctx, &name);
         Ok(())
     }
 
@@ -403,25 +394,7 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::CreateFunctionUrlConfigRequest,
     ) -> Result<wire::CreateFunctionUrlConfigResponse, ServiceError> {
-        let (name, alias) = url_target(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let change = UrlChange {
-            auth_type: Some(input.auth_type),
-            invoke_mode: input.invoke_mode,
-            cors: cors_value(input.cors.as_ref()),
-        };
-        let config = self
-            .0
-            .put_url(ctx, &name, alias.clone(), change, true)
-            .await?;
-        let url = url_config(&self.0, ctx, &name, alias.as_deref(), config);
-        Ok(wire::CreateFunctionUrlConfigResponse {
-            function_url: url.function_url,
-            function_arn: url.function_arn,
-            auth_type: url.auth_type,
-            cors: url.cors,
-            creation_time: url.creation_time,
-            invoke_mode: url.invoke_mode,
-        })
+        url_api::create(&self.0, ctx, input).await
     }
 
     async fn get_function_url_config(
@@ -429,18 +402,7 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::GetFunctionUrlConfigRequest,
     ) -> Result<wire::GetFunctionUrlConfigResponse, ServiceError> {
-        let (name, alias) = url_target(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let config = self.0.get_url(ctx, &name, alias.as_deref())?;
-        let url = url_config(&self.0, ctx, &name, alias.as_deref(), config);
-        Ok(wire::GetFunctionUrlConfigResponse {
-            function_url: url.function_url,
-            function_arn: url.function_arn,
-            auth_type: url.auth_type,
-            cors: url.cors,
-            creation_time: url.creation_time,
-            last_modified_time: url.last_modified_time,
-            invoke_mode: url.invoke_mode,
-        })
+        url_api::get(&self.0, ctx, &input)
     }
 
     async fn update_function_url_config(
@@ -448,26 +410,7 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::UpdateFunctionUrlConfigRequest,
     ) -> Result<wire::UpdateFunctionUrlConfigResponse, ServiceError> {
-        let (name, alias) = url_target(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let change = UrlChange {
-            auth_type: input.auth_type,
-            invoke_mode: input.invoke_mode,
-            cors: cors_value(input.cors.as_ref()),
-        };
-        let config = self
-            .0
-            .put_url(ctx, &name, alias.clone(), change, false)
-            .await?;
-        let url = url_config(&self.0, ctx, &name, alias.as_deref(), config);
-        Ok(wire::UpdateFunctionUrlConfigResponse {
-            function_url: url.function_url,
-            function_arn: url.function_arn,
-            auth_type: url.auth_type,
-            cors: url.cors,
-            creation_time: url.creation_time,
-            last_modified_time: url.last_modified_time,
-            invoke_mode: url.invoke_mode,
-        })
+        url_api::update(&self.0, ctx, input).await
     }
 
     async fn delete_function_url_config(
@@ -475,7 +418,7 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::DeleteFunctionUrlConfigRequest,
     ) -> Result<(), ServiceError> {
-        let (name, alias) = url_target(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let (name, alias) = url_api::target(ctx, &input.function_name, input.qualifier.as_deref())?;
         self.0.delete_url(ctx, &name, alias.as_deref()).await
     }
 
@@ -485,15 +428,7 @@ impl LambdaApi for LambdaService {
         input: wire::ListFunctionUrlConfigsRequest,
     ) -> Result<wire::ListFunctionUrlConfigsResponse, ServiceError> {
         let name = function_name(ctx, &input.function_name, None)?;
-        Ok(wire::ListFunctionUrlConfigsResponse {
-            function_url_configs: self
-                .0
-                .list_urls(ctx, &name)?
-                .into_iter()
-                .map(|(alias, c)| url_config(&self.0, ctx, &name, alias.as_deref(), c))
-                .collect(),
-            next_marker: None,
-        })
+        url_api::list(&self.0, ctx, &name)
     }
 
     async fn add_permission(

@@ -110,10 +110,13 @@ impl Lambda {
                 self.get_function(ctx, name)?.record,
                 self.function_zip(ctx, name)?,
             ),
-            Version::Published(n) => (
-                self.get_version(ctx, name, n)?,
-                self.version_zip(ctx, name, n)?,
-            ),
+            Version::Published(n) => {
+                let mut record = self.get_version(ctx, name, n)?;
+                // Reserved concurrency belongs to the function, not to a version.
+                record.reserved_concurrency =
+                    self.get_function(ctx, name)?.record.reserved_concurrency;
+                (record, self.version_zip(ctx, name, n)?)
+            }
         };
         let dir = self.code_dir(ctx, name, &zip);
         let target = dir.clone();

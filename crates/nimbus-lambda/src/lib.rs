@@ -20,6 +20,7 @@ mod policy;
 mod record;
 mod schema;
 mod settings;
+mod url_api;
 mod url_configs;
 mod urls;
 mod versions;
