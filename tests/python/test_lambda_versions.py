@@ -232,3 +232,26 @@ def test_versions_and_aliases_survive_restart(tmp_path):
         assert lam.get_alias(FunctionName="durable", Name="live")["FunctionVersion"] == "1"
     finally:
         second.stop()
+
+
+def test_list_functions_with_every_version(lam):
+    make(lam, "all-a")
+    lam.publish_version(FunctionName="all-a")
+    make(lam, "all-b")
+    listed = lam.list_functions(FunctionVersion="ALL")["Functions"]
+    assert [(f["FunctionName"], f["Version"]) for f in listed] == [
+        ("all-a", "$LATEST"), ("all-a", "1"), ("all-b", "$LATEST")]
+    assert listed[1]["FunctionArn"] == f"{ARN}:all-a:1"
+    first = lam.list_functions(FunctionVersion="ALL", MaxItems=2)
+    rest = lam.list_functions(FunctionVersion="ALL", MaxItems=2, Marker=first["NextMarker"])
+    assert [f["Version"] for f in first["Functions"] + rest["Functions"]] == ["$LATEST", "1", "$LATEST"]
+    assert "NextMarker" not in rest
+    # Without FunctionVersion, only $LATEST is listed.
+    assert [f["Version"] for f in lam.list_functions()["Functions"]] == ["$LATEST", "$LATEST"]
+
+
+def test_qualifiers_are_validated(lam):
+    make(lam, "qv")
+    with pytest.raises(ClientError) as exc:
+        lam.invoke(FunctionName="qv", Qualifier="bad.qualifier")
+    assert error_of(exc)[0] == "ValidationException"

@@ -133,6 +133,25 @@ impl LambdaApi for LambdaService {
             .max_items
             .unwrap_or(MAX_LIST_ITEMS)
             .clamp(1, MAX_LIST_ITEMS);
+        match input.function_version.as_deref() {
+            None => {}
+            Some("ALL") => {
+                return versions_api::list_every_version(
+                    &self.0,
+                    ctx,
+                    input.marker.as_deref(),
+                    usize::try_from(max).unwrap_or(50),
+                );
+            }
+            Some(other) => {
+                return Err(ServiceError::validation(
+                    "ValidationException",
+                    format!(
+                        "1 validation error detected: Value '{other}' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]"
+                    ),
+                ));
+            }
+        }
         let (functions, next) = self.0.list_functions(
             ctx,
             input.marker.as_deref(),

@@ -153,6 +153,50 @@ pub(crate) fn list_versions(
     })
 }
 
+/// Functions in name order without a page limit, for listings that flatten versions.
+const EVERY_FUNCTION: usize = 1_000_000;
+
+/// ListFunctions with `FunctionVersion=ALL`: each function's `$LATEST` followed by its
+/// versions, `max` entries a page; the marker is the last entry's qualified name.
+pub(crate) fn list_every_version(
+    lambda: &Lambda,
+    ctx: &RequestContext,
+    marker: Option<&str>,
+    max: usize,
+) -> Result<wire::ListFunctionsResponse, ServiceError> {
+    let (functions, _) = lambda.list_functions(ctx, None, EVERY_FUNCTION)?;
+    let mut entries: Vec<(String, wire::FunctionConfiguration)> = Vec::new();
+    for latest in functions {
+        let name = latest.name.clone();
+        let (versions, _) = lambda.list_versions(ctx, &name, 0, EVERY_FUNCTION)?;
+        let arn = qualified_arn(ctx, &name, "$LATEST");
+        entries.push((
+            format!("{name}:$LATEST"),
+            configuration_as(&latest, arn, "$LATEST"),
+        ));
+        for version in &versions {
+            entries.push((
+                format!("{name}:{}", version.number),
+                version_configuration(ctx, version),
+            ));
+        }
+    }
+    let start = match marker {
+        None => 0,
+        Some(m) => entries
+            .iter()
+            .position(|(key, _)| key == m)
+            .map(|i| i + 1)
+            .ok_or_else(|| errors::invalid("Invalid Marker"))?,
+    };
+    let rest: Vec<_> = entries.into_iter().skip(start).collect();
+    let next_marker = (rest.len() > max).then(|| rest[max - 1].0.clone());
+    Ok(wire::ListFunctionsResponse {
+        functions: Some(rest.into_iter().take(max).map(|(_, c)| c).collect()),
+        next_marker,
+    })
+}
+
 fn routing_of(config: Option<wire::AliasRoutingConfiguration>) -> Option<BTreeMap<String, f64>> {
     config.map(|c| {
         c.additional_version_weights
