@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use nimbus_core::{RequestContext, ServiceError};
 use nimbus_model::lambda::errors as wire_errors;
@@ -203,6 +204,13 @@ impl Lambda {
         format!("{}{alias}", Self::function_key(ctx, name))
     }
 
+    /// Forgets a changed alias. The change count keeps an invocation that read the alias
+    /// before the change from caching what it read.
+    pub(crate) fn drop_cached_alias(&self, key: &str) {
+        self.alias_changes.fetch_add(1, Ordering::AcqRel);
+        self.aliases.write().retain(|k, _| !k.starts_with(key));
+    }
+
     /// Creates an alias (`change.function_version` is required).
     pub async fn create_alias(
         &self,
@@ -247,9 +255,7 @@ impl Lambda {
                 Ok(())
             })
             .await?;
-        self.aliases
-            .write()
-            .remove(&Self::alias_key(ctx, name, alias));
+        self.drop_cached_alias(&Self::alias_key(ctx, name, alias));
         Ok(record)
     }
 
@@ -305,9 +311,7 @@ impl Lambda {
                 Ok(record)
             })
             .await?;
-        self.aliases
-            .write()
-            .remove(&Self::alias_key(ctx, name, alias));
+        self.drop_cached_alias(&Self::alias_key(ctx, name, alias));
         Ok(record)
     }
 
@@ -344,9 +348,7 @@ impl Lambda {
                 Ok(())
             })
             .await?;
-        self.aliases
-            .write()
-            .remove(&Self::alias_key(ctx, name, alias));
+        self.drop_cached_alias(&Self::alias_key(ctx, name, alias));
         Ok(())
     }
 
@@ -406,8 +408,12 @@ impl Lambda {
         if let Some(found) = self.aliases.read().get(&key) {
             return Ok(Arc::clone(found));
         }
+        let changes = self.alias_changes.load(Ordering::Acquire);
         let record = Arc::new(self.get_alias(ctx, name, alias)?);
-        self.aliases.write().insert(key, Arc::clone(&record));
+        let mut cache = self.aliases.write();
+        if self.alias_changes.load(Ordering::Acquire) == changes {
+            cache.insert(key, Arc::clone(&record));
+        }
         Ok(record)
     }
 

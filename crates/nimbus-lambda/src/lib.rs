@@ -29,6 +29,7 @@ mod wire_shapes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -68,6 +69,8 @@ pub struct Lambda {
     deployed: RwLock<HashMap<String, Arc<deploy::Deployed>>>,
     /// Aliases that invocations went through, by `account/region/name/alias`.
     aliases: RwLock<HashMap<String, Arc<aliases::AliasRecord>>>,
+    /// Counts alias changes, so that a read racing a change is not cached.
+    alias_changes: AtomicU64,
     logs: logsink::LogForwarder,
     /// `http://host:port` of nimbus itself, for `AWS_ENDPOINT_URL` inside functions; known
     /// once the server has bound its port.
@@ -102,6 +105,7 @@ impl Lambda {
             executor,
             deployed: RwLock::default(),
             aliases: RwLock::default(),
+            alias_changes: AtomicU64::new(0),
             logs: logsink::LogForwarder::start(log_writer),
             endpoint: OnceLock::new(),
             events: event_queue::EventQueue::default(),
@@ -144,7 +148,7 @@ impl Lambda {
     fn forget_function(&self, ctx: &RequestContext, name: &str) {
         let prefix = Self::function_key(ctx, name);
         self.deployed.write().retain(|k, _| !k.starts_with(&prefix));
-        self.aliases.write().retain(|k, _| !k.starts_with(&prefix));
+        self.drop_cached_alias(&prefix);
         self.executor.retire(&prefix);
     }
 
@@ -152,7 +156,7 @@ impl Lambda {
     pub async fn reset(&self) -> Result<(), ServiceError> {
         self.db.clear_tables(schema::TABLES).await?;
         self.deployed.write().clear();
-        self.aliases.write().clear();
+        self.drop_cached_alias("");
         self.executor.stop_all();
         Ok(())
     }
