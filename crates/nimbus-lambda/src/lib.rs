@@ -40,12 +40,13 @@ use nimbus_store::{DbError, ServiceStore, Store};
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
+pub use aliases::{AliasChange, AliasRecord};
 pub use api::LambdaService;
 pub use functions::StoredFunction;
 pub use invoke::{InvokeMode, InvokeOutput, InvokeRequest, LambdaInvoker};
 pub use record::{FunctionRecord, UrlConfig};
 pub use urls::LambdaUrls;
-pub use versions::Version;
+pub use versions::{PublishRequest, PublishedVersion, Version};
 
 /// Where Lambda keeps code and how it runs it.
 #[derive(Debug, Clone)]
