@@ -13,6 +13,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::Lambda;
 use crate::invoke::InvokeOutput;
+use crate::record::FunctionRef;
 
 /// Events started at once; the rest wait in the queue.
 const PARALLEL_EVENTS: usize = 64;
@@ -31,24 +32,26 @@ struct QueuedEvent {
     id: i64,
     account: String,
     region: String,
-    name: String,
+    function: FunctionRef,
     payload: Vec<u8>,
 }
 
 impl Lambda {
     /// Stores an event for the worker; returns once it is durable.
+    /// The qualifier is kept as given: an alias picks its version when the event runs.
     pub(crate) async fn enqueue_event(
         &self,
         ctx: &RequestContext,
-        name: &str,
+        function: &FunctionRef,
         payload: Bytes,
     ) -> Result<(), ServiceError> {
-        let (account, region, name) = (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
+        let (account, region) = (ctx.account_id.clone(), ctx.region.clone());
+        let (name, qualifier) = (function.name.clone(), function.qualifier.clone());
         let now = self.clock.now_ms();
         self.db.write(move |tx| {
             tx.execute(
-                "INSERT INTO lambda_event_queue (account, region, name, payload, enqueued_at, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                &params![&account, &region, &name, payload.to_vec(), now],
+                "INSERT INTO lambda_event_queue (account, region, name, qualifier, payload, enqueued_at, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                &params![&account, &region, &name, qualifier, payload.to_vec(), now],
             )?;
             Ok(())
         })
@@ -62,7 +65,7 @@ impl Lambda {
         let now = self.clock.now_ms();
         self.db.write(move |tx| {
             let rows = tx.query(
-                "SELECT id, account, region, name, payload FROM lambda_event_queue WHERE claimed = 0 AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
+                "SELECT id, account, region, name, payload, qualifier FROM lambda_event_queue WHERE claimed = 0 AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
                 &params![now, limit],
             )?;
             let mut events = Vec::with_capacity(rows.len());
@@ -73,7 +76,10 @@ impl Lambda {
                     id,
                     account: row.string(1)?,
                     region: row.string(2)?,
-                    name: row.string(3)?,
+                    function: FunctionRef {
+                        name: row.string(3)?,
+                        qualifier: row.opt_string(5)?,
+                    },
                     payload: row.blob(4)?.to_vec(),
                 });
             }
@@ -102,23 +108,25 @@ impl Lambda {
     async fn run_event(self: Arc<Self>, event: QueuedEvent) {
         let base = self.endpoint.get().cloned().unwrap_or_default();
         let ctx = RequestContext::internal(&event.account, &event.region, &base);
-        let outcome = self
-            .run(&ctx, &event.name, event.payload.into(), None, false)
-            .await;
+        let name = &event.function.name;
+        let outcome = match self.target(&ctx, &event.function) {
+            Ok(target) => {
+                self.run(&ctx, name, &target, event.payload.into(), None, false)
+                    .await
+            }
+            Err(err) => Err(err),
+        };
         let retry_at = match &outcome {
             Err(err) if err.status == 429 => Some(self.clock.now_ms() + THROTTLE_RETRY_MS),
             Err(err) => {
-                tracing::warn!(%err, function = event.name, "event invocation dropped");
+                tracing::warn!(%err, function = name, "event invocation dropped");
                 None
             }
             Ok(InvokeOutput {
                 function_error: Some(_),
                 ..
             }) => {
-                tracing::info!(
-                    function = event.name,
-                    "event invocation failed in the function"
-                );
+                tracing::info!(function = name, "event invocation failed in the function");
                 None
             }
             Ok(_) => None,
