@@ -9,6 +9,7 @@ mod api;
 mod code;
 mod deploy;
 mod errors;
+mod esm;
 mod event_queue;
 mod functions;
 mod invoke;
@@ -27,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use nimbus_core::effects::LogWriter;
+use nimbus_core::effects::{LogWriter, QueueConsumer};
 use nimbus_core::{Clock, RequestContext, ServiceError};
 use nimbus_runtime::{Executor, ExecutorConfig};
 use nimbus_store::{DbError, ServiceStore, Store};
@@ -65,6 +66,7 @@ pub struct Lambda {
     /// once the server has bound its port.
     endpoint: OnceLock<String>,
     events: event_queue::EventQueue,
+    event_sources: esm::EventSources,
 }
 
 impl Lambda {
@@ -96,6 +98,7 @@ impl Lambda {
             logs: logsink::LogForwarder::start(log_writer),
             endpoint: OnceLock::new(),
             events: event_queue::EventQueue::default(),
+            event_sources: esm::EventSources::default(),
         }))
     }
 
@@ -104,10 +107,16 @@ impl Lambda {
         let _ = self.endpoint.set(url.to_owned());
     }
 
-    /// Starts the event queue worker, and the reaper of idle instances (which stops all
-    /// instances on shutdown).
+    /// Gives event source mappings the queues they read. Call before `spawn_workers`.
+    pub fn connect_queues(&self, queues: Arc<dyn QueueConsumer>) {
+        let _ = self.event_sources.queues.set(queues);
+    }
+
+    /// Starts the event queue worker, the event source mapping pollers, and the reaper of
+    /// idle instances (which stops all instances on shutdown).
     pub fn spawn_workers(self: &Arc<Self>, shutdown: watch::Receiver<bool>) {
         self.spawn_event_worker(shutdown.clone());
+        self.spawn_mapping_supervisor(shutdown.clone());
         self.executor.spawn_reaper(shutdown);
     }
 
@@ -126,6 +135,7 @@ impl Lambda {
     pub async fn reset(&self) -> Result<(), ServiceError> {
         self.db.clear_tables(schema::TABLES).await?;
         self.deployed.write().clear();
+        self.event_sources.changed.notify_one();
         self.executor.stop_all();
         Ok(())
     }

@@ -69,6 +69,21 @@ CREATE TABLE lambda_layer_names (
 )
 ",
     },
+    Migration {
+        version: 7,
+        sql: "
+CREATE TABLE lambda_event_source_mappings (
+    uuid TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    source_arn TEXT NOT NULL,
+    function_arn TEXT NOT NULL,
+    format INTEGER NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX lambda_event_source_mappings_function ON lambda_event_source_mappings (account, region, function_arn)
+",
+    },
 ];
 
 /// The `format` written today.
@@ -81,4 +96,5 @@ pub const TABLES: &[&str] = &[
     "lambda_event_queue",
     "lambda_layers",
     "lambda_layer_names",
+    "lambda_event_source_mappings",
 ];

@@ -6,9 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use nimbus_core::effects::{
-    ConsumedMessage, MessageAttribute, QueueConsumer, QueueDescription,
-};
+use nimbus_core::effects::{ConsumedMessage, MessageAttribute, QueueConsumer, QueueDescription};
 use nimbus_core::{BoxFuture, ServiceError};
 
 use crate::queue::{self, Queue};
