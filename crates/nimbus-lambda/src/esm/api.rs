@@ -82,10 +82,14 @@ fn apply(record: &mut MappingRecord, changes: Changes, fifo: bool) -> Result<(),
         record.batching_window_secs = u32::try_from(window).unwrap_or(0);
     }
     if let Some(types) = changes.response_types {
-        if let Some(bad) = types.iter().find(|t| *t != "ReportBatchItemFailures") {
-            return Err(errors::invalid(format!(
-                "Invalid FunctionResponseType {bad}: the only value is ReportBatchItemFailures."
-            )));
+        if types.iter().any(|t| t != "ReportBatchItemFailures") {
+            return Err(ServiceError::validation(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value '[{}]' at 'functionResponseTypes' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]",
+                    types.join(", ")
+                ),
+            ));
         }
         record.report_batch_item_failures = !types.is_empty();
     }
