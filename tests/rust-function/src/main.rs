@@ -24,10 +24,17 @@ fn record_starts(payload: &Value) -> bool {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros());
     let mut lines = String::new();
-    for body in records.iter().filter_map(|r| r.get("body").and_then(Value::as_str)) {
+    for body in records
+        .iter()
+        .filter_map(|r| r.get("body").and_then(Value::as_str))
+    {
         lines.push_str(&format!("{now} {body}\n"));
     }
-    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
         let _ = file.write_all(lines.as_bytes());
     }
     true
