@@ -5,6 +5,7 @@
 
 mod commit_metrics;
 mod disk;
+mod esm;
 mod http_client;
 mod lambda;
 mod load;
@@ -22,11 +23,12 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: nimbus-bench sqs|sns|lambda [--quick]
+const USAGE: &str = "usage: nimbus-bench sqs|sns|lambda|esm [--quick]
 
   sqs       measure SQS on a fresh nimbus (build it first: cargo build --release -p nimbus)
   sns       measure SNS → SQS fan-out, with SQS SendMessage as the reference
   lambda    measure warm invokes and cold starts of echo functions
+  esm       measure SQS → function through an event source mapping, with SQS receive+delete as the reference
   --quick   1 s per load figure and fewer stored messages for the loaded RSS figure";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -44,6 +46,7 @@ fn parse_arguments(arguments: &[String]) -> Result<Arguments> {
             "sqs" if suite.is_none() => suite = Some("sqs"),
             "sns" if suite.is_none() => suite = Some("sns"),
             "lambda" if suite.is_none() => suite = Some("lambda"),
+            "esm" if suite.is_none() => suite = Some("esm"),
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
                 match arguments.suite {
                     "sns" => run_sns(arguments.quick).await,
                     "lambda" => run_lambda(arguments.quick).await,
+                    "esm" => run_esm(arguments.quick).await,
                     _ => run_sqs(arguments.quick).await,
                 }
             })
@@ -153,6 +157,24 @@ async fn run_lambda(quick: bool) -> Result<()> {
     Ok(())
 }
 
+async fn run_esm(quick: bool) -> Result<()> {
+    let binary = server_binary()?;
+    let cores = suite::core_count();
+    let body = esm::run(&binary, quick).await?;
+    let document = format!(
+        "# nimbus event source mapping benchmark\n\nDate: {} UTC; nimbus binary: {}; {cores} cores shared by the load generator, the server and the functions; {}\n\n{body}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M"),
+        suite::relative_to_workspace(&binary),
+        if quick { "--quick" } else { "full run" },
+    );
+    println!("{document}");
+    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&results)?;
+    std::fs::write(results.join("esm-latest.md"), &document)?;
+    eprintln!("written to bench/results/esm-latest.md");
+    Ok(())
+}
+
 /// `NIMBUS_BENCH_BINARY` overrides where the server binary is taken from.
 fn server_binary() -> Result<PathBuf> {
     match std::env::var_os("NIMBUS_BENCH_BINARY") {
@@ -192,6 +214,7 @@ mod tests {
             }
         );
         assert_eq!(args(&["lambda"]).unwrap().suite, "lambda");
+        assert_eq!(args(&["esm", "--quick"]).unwrap().suite, "esm");
         assert!(args(&[]).is_err());
         assert!(args(&["sqs", "sqs"]).is_err());
         assert!(args(&["sqs", "sns"]).is_err());

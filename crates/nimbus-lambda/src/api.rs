@@ -8,7 +8,6 @@ use nimbus_model::Blob;
 use nimbus_model::lambda::{self as wire, LambdaApi};
 
 use crate::invoke::{InvokeMode, InvokeRequest};
-use crate::layers_api;
 use crate::policy::Grant;
 use crate::record::{FunctionRef, function_arn, parse_function_ref};
 use crate::settings::{apply_update, configuration, new_record};
@@ -17,13 +16,14 @@ use crate::versions::PublishRequest;
 use crate::versions_api;
 use crate::wire_shapes::layer_output;
 use crate::{Lambda, errors};
+use crate::{esm, layers_api};
 
 /// The Lambda service as the generated dispatcher calls it.
 #[derive(Clone)]
 pub struct LambdaService(pub Arc<Lambda>);
 
 /// Operations on `$LATEST` only: a version or alias qualifier names nothing they act on.
-fn latest_only(ctx: &RequestContext, reference: &FunctionRef) -> Result<(), ServiceError> {
+pub(crate) fn latest_only(ctx: &RequestContext, reference: &FunctionRef) -> Result<(), ServiceError> {
     match reference.qualifier.as_deref() {
         None | Some("$LATEST") => Ok(()),
         Some(q) => Err(errors::function_not_found(&format!(
@@ -624,6 +624,53 @@ impl LambdaApi for LambdaService {
     ) -> Result<(), ServiceError> {
         let name = function_name(ctx, &input.function_name, None)?;
         self.0.delete_alias(ctx, &name, &input.name).await
+    }
+
+    async fn create_event_source_mapping(
+        &self,
+        ctx: &RequestContext,
+        input: wire::CreateEventSourceMappingRequest,
+    ) -> Result<wire::EventSourceMappingConfiguration, ServiceError> {
+        let mapping = self.0.create_mapping(ctx, input).await?;
+        Ok(esm::configuration(&mapping))
+    }
+
+    async fn get_event_source_mapping(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetEventSourceMappingRequest,
+    ) -> Result<wire::EventSourceMappingConfiguration, ServiceError> {
+        Ok(esm::configuration(&self.0.get_mapping(ctx, &input.uuid)?))
+    }
+
+    async fn list_event_source_mappings(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListEventSourceMappingsRequest,
+    ) -> Result<wire::ListEventSourceMappingsResponse, ServiceError> {
+        let (page, next) = self.0.list_mapping_page(ctx, &input)?;
+        Ok(wire::ListEventSourceMappingsResponse {
+            next_marker: next,
+            event_source_mappings: Some(page.iter().map(esm::configuration).collect()),
+        })
+    }
+
+    async fn update_event_source_mapping(
+        &self,
+        ctx: &RequestContext,
+        input: wire::UpdateEventSourceMappingRequest,
+    ) -> Result<wire::EventSourceMappingConfiguration, ServiceError> {
+        let mapping = self.0.update_mapping(ctx, input).await?;
+        Ok(esm::configuration(&mapping))
+    }
+
+    async fn delete_event_source_mapping(
+        &self,
+        ctx: &RequestContext,
+        input: wire::DeleteEventSourceMappingRequest,
+    ) -> Result<wire::EventSourceMappingConfiguration, ServiceError> {
+        let mapping = self.0.delete_mapping(ctx, &input.uuid).await?;
+        Ok(esm::configuration(&mapping))
     }
 
     async fn reset(&self) -> Result<(), ServiceError> {

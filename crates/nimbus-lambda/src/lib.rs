@@ -10,6 +10,7 @@ mod api;
 mod code;
 mod deploy;
 mod errors;
+mod esm;
 mod event_queue;
 mod functions;
 mod invoke;
@@ -33,7 +34,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use nimbus_core::effects::LogWriter;
+use nimbus_core::effects::{LogWriter, QueueConsumer};
 use nimbus_core::{Clock, RequestContext, ServiceError};
 use nimbus_runtime::{Executor, ExecutorConfig};
 use nimbus_store::{DbError, ServiceStore, Store};
@@ -77,6 +78,7 @@ pub struct Lambda {
     /// once the server has bound its port.
     endpoint: OnceLock<String>,
     events: event_queue::EventQueue,
+    event_sources: esm::EventSources,
 }
 
 impl Lambda {
@@ -110,6 +112,7 @@ impl Lambda {
             logs: logsink::LogForwarder::start(log_writer),
             endpoint: OnceLock::new(),
             events: event_queue::EventQueue::default(),
+            event_sources: esm::EventSources::default(),
         }))
     }
 
@@ -118,10 +121,16 @@ impl Lambda {
         let _ = self.endpoint.set(url.to_owned());
     }
 
-    /// Starts the event queue worker, and the reaper of idle instances (which stops all
-    /// instances on shutdown).
+    /// Gives event source mappings the queues they read. Call before `spawn_workers`.
+    pub fn connect_queues(&self, queues: Arc<dyn QueueConsumer>) {
+        let _ = self.event_sources.queues.set(queues);
+    }
+
+    /// Starts the event queue worker, the event source mapping pollers, and the reaper of
+    /// idle instances (which stops all instances on shutdown).
     pub fn spawn_workers(self: &Arc<Self>, shutdown: watch::Receiver<bool>) {
         self.spawn_event_worker(shutdown.clone());
+        self.spawn_mapping_supervisor(shutdown.clone());
         self.executor.spawn_reaper(shutdown);
     }
 
@@ -158,6 +167,7 @@ impl Lambda {
         self.db.clear_tables(schema::TABLES).await?;
         self.deployed.write().clear();
         self.drop_cached_alias("");
+        self.event_sources.changed.notify_one();
         self.executor.stop_all();
         Ok(())
     }

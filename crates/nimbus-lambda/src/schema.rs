@@ -112,6 +112,21 @@ ALTER TABLE lambda_event_queue ADD COLUMN qualifier TEXT;
 ALTER TABLE lambda_url_ids ADD COLUMN qualifier TEXT
 ",
     },
+    Migration {
+        version: 7,
+        sql: "
+CREATE TABLE lambda_event_source_mappings (
+    uuid TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    source_arn TEXT NOT NULL,
+    function_arn TEXT NOT NULL,
+    format INTEGER NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX lambda_event_source_mappings_function ON lambda_event_source_mappings (account, region, function_arn)
+",
+    },
 ];
 
 /// The `format` written today.
@@ -128,4 +143,5 @@ pub const TABLES: &[&str] = &[
     "lambda_version_code",
     "lambda_version_heads",
     "lambda_aliases",
+    "lambda_event_source_mappings",
 ];

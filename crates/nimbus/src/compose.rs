@@ -20,7 +20,7 @@ use nimbus_model::sqs::SqsHandler;
 use nimbus_model::sts::StsHandler;
 use nimbus_server::{AdminGetFn, AdminReply, CommitObserver, ServerMetrics};
 use nimbus_sns::{Endpoints, Sns, SnsService};
-use nimbus_sqs::{Sqs, SqsQueueSender, SqsService};
+use nimbus_sqs::{Sqs, SqsQueueConsumer, SqsQueueSender, SqsService};
 use nimbus_store::{Store, StoreConfig, StoreObserver};
 use tokio::sync::watch;
 
@@ -103,6 +103,8 @@ pub async fn compose(
         Some(log_writer),
     )
     .await?;
+    // Event source mappings read queues through the same receive and delete paths clients use.
+    lambda.connect_queues(Arc::new(SqsQueueConsumer(Arc::clone(&sqs))));
     lambda.spawn_workers(shutdown.clone());
     let function_invoker: Arc<dyn FunctionInvoker> = Arc::new(LambdaInvoker(Arc::clone(&lambda)));
 
