@@ -8,7 +8,7 @@ use nimbus_model::Blob;
 use nimbus_model::lambda::{self as wire, LambdaApi};
 
 use crate::invoke::{InvokeMode, InvokeRequest};
-use crate::layers_api;
+use crate::{async_api, layers_api};
 use crate::policy::Grant;
 use crate::record::{FunctionRef, function_arn, parse_function_ref};
 use crate::settings::{apply_update, configuration, new_record};
@@ -564,6 +564,46 @@ impl LambdaApi for LambdaService {
         self.0
             .delete_layer_version(ctx, &input.layer_name, input.version_number)
             .await
+    }
+
+    async fn put_function_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::PutFunctionEventInvokeConfigRequest,
+    ) -> Result<wire::FunctionEventInvokeConfig, ServiceError> {
+        async_api::put(&self.0, ctx, input, true).await
+    }
+
+    async fn update_function_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::UpdateFunctionEventInvokeConfigRequest,
+    ) -> Result<wire::FunctionEventInvokeConfig, ServiceError> {
+        async_api::update(&self.0, ctx, input).await
+    }
+
+    async fn get_function_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetFunctionEventInvokeConfigRequest,
+    ) -> Result<wire::FunctionEventInvokeConfig, ServiceError> {
+        async_api::get(&self.0, ctx, &input)
+    }
+
+    async fn list_function_event_invoke_configs(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListFunctionEventInvokeConfigsRequest,
+    ) -> Result<wire::ListFunctionEventInvokeConfigsResponse, ServiceError> {
+        async_api::list(&self.0, ctx, &input)
+    }
+
+    async fn delete_function_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::DeleteFunctionEventInvokeConfigRequest,
+    ) -> Result<(), ServiceError> {
+        async_api::delete(&self.0, ctx, &input).await
     }
 
     async fn reset(&self) -> Result<(), ServiceError> {

@@ -127,7 +127,8 @@ impl Lambda {
                 executed_version: None,
             }),
             InvokeMode::Event => {
-                self.enqueue_event(ctx, &reference.name, payload).await?;
+                self.enqueue_event(ctx, &reference.name, reference.qualifier.as_deref(), payload)
+                    .await?;
                 Ok(InvokeOutput {
                     status: 202,
                     payload: Bytes::new(),
@@ -153,8 +154,23 @@ impl Lambda {
         client_context: Option<String>,
         want_log: bool,
     ) -> Result<InvokeOutput, ServiceError> {
-        let deployed = self.deployed(ctx, name).await?;
         let request_id = nimbus_core::ids::uuid();
+        self.run_with_id(ctx, name, payload, client_context, want_log, request_id)
+            .await
+    }
+
+    /// Runs one invocation under a given request id (an asynchronous event keeps its id
+    /// across retries).
+    pub(crate) async fn run_with_id(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        payload: Bytes,
+        client_context: Option<String>,
+        want_log: bool,
+        request_id: String,
+    ) -> Result<InvokeOutput, ServiceError> {
+        let deployed = self.deployed(ctx, name).await?;
         let failed = |payload: Bytes| InvokeOutput {
             status: 200,
             payload,
@@ -201,11 +217,13 @@ impl Lambda {
                 )));
             }
             Err(Throttled::Function) => {
+                self.count_throttle(ctx, name);
                 return Err(errors::throttled(
                     "ReservedFunctionConcurrentInvocationLimitExceeded",
                 ));
             }
             Err(Throttled::Account) => {
+                self.count_throttle(ctx, name);
                 return Err(errors::throttled("ConcurrentInvocationLimitExceeded"));
             }
         };

@@ -6,8 +6,11 @@
 //! cross-service [`FunctionInvoker`](nimbus_core::effects::FunctionInvoker).
 
 mod api;
+mod async_api;
+mod async_config;
 mod code;
 mod deploy;
+mod destinations;
 mod errors;
 mod event_queue;
 mod functions;
@@ -49,6 +52,18 @@ pub struct LambdaConfig {
     pub account_concurrency: usize,
     /// How long an unused instance stays warm.
     pub idle_timeout: Duration,
+    /// Multiplies the asynchronous retry and backoff delays (1.0 is AWS's schedule; tests
+    /// shorten it).
+    pub async_retry_scale: f64,
+}
+
+/// Throttled invocations of one function since start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleCount {
+    pub account: String,
+    pub region: String,
+    pub function: String,
+    pub count: u64,
 }
 
 /// The Lambda service.
@@ -65,6 +80,11 @@ pub struct Lambda {
     /// once the server has bound its port.
     endpoint: OnceLock<String>,
     events: event_queue::EventQueue,
+    /// Asynchronous invocation settings by `account/region/name/qualifier`; `None` caches
+    /// "not configured". Cleared whenever one changes.
+    async_configs: RwLock<HashMap<String, Option<Arc<async_config::EventInvokeConfig>>>>,
+    destinations: destinations::Destinations,
+    throttles: parking_lot::Mutex<HashMap<(String, String, String), u64>>,
 }
 
 impl Lambda {
@@ -96,6 +116,9 @@ impl Lambda {
             logs: logsink::LogForwarder::start(log_writer),
             endpoint: OnceLock::new(),
             events: event_queue::EventQueue::default(),
+            async_configs: RwLock::default(),
+            destinations: destinations::Destinations::default(),
+            throttles: parking_lot::Mutex::default(),
         }))
     }
 
@@ -109,6 +132,28 @@ impl Lambda {
     pub fn spawn_workers(self: &Arc<Self>, shutdown: watch::Receiver<bool>) {
         self.spawn_event_worker(shutdown.clone());
         self.executor.spawn_reaper(shutdown);
+    }
+
+    fn count_throttle(&self, ctx: &RequestContext, name: &str) {
+        let key = (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
+        *self.throttles.lock().entry(key).or_default() += 1;
+    }
+
+    /// Throttled invocations per function since the server started.
+    pub fn throttle_counts(&self) -> Vec<ThrottleCount> {
+        let mut counts: Vec<ThrottleCount> = self
+            .throttles
+            .lock()
+            .iter()
+            .map(|((account, region, function), count)| ThrottleCount {
+                account: account.clone(),
+                region: region.clone(),
+                function: function.clone(),
+                count: *count,
+            })
+            .collect();
+        counts.sort_by(|a, b| (&a.account, &a.region, &a.function).cmp(&(&b.account, &b.region, &b.function)));
+        counts
     }
 
     fn function_key(ctx: &RequestContext, name: &str) -> String {
@@ -126,6 +171,7 @@ impl Lambda {
     pub async fn reset(&self) -> Result<(), ServiceError> {
         self.db.clear_tables(schema::TABLES).await?;
         self.deployed.write().clear();
+        self.async_configs.write().clear();
         self.executor.stop_all();
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Lambda tables. A function's settings are one JSON document (`FunctionRecord`) whose
 //! `format` column says how to read it; the code zip is kept so it survives restarts and can
-//! be downloaded again.
+//! be downloaded again. Queued events carry their attempt counts and last outcome, so retries
+//! and destination records survive restarts.
 
 use nimbus_store::Migration;
 
@@ -69,6 +70,24 @@ CREATE TABLE lambda_layer_names (
 )
 ",
     },
+    Migration {
+        version: 5,
+        sql: "
+CREATE TABLE lambda_event_invoke_configs (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (account, region, name, qualifier)
+);
+ALTER TABLE lambda_event_queue ADD COLUMN qualifier TEXT;
+ALTER TABLE lambda_event_queue ADD COLUMN request_id TEXT;
+ALTER TABLE lambda_event_queue ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE lambda_event_queue ADD COLUMN function_errors INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE lambda_event_queue ADD COLUMN last_outcome TEXT
+",
+    },
 ];
 
 /// The `format` written today.
@@ -81,4 +100,5 @@ pub const TABLES: &[&str] = &[
     "lambda_event_queue",
     "lambda_layers",
     "lambda_layer_names",
+    "lambda_event_invoke_configs",
 ];
