@@ -60,10 +60,15 @@ def receive_one(sqs, url: str, timeout: float = 30.0) -> dict:
     raise AssertionError(f"nothing arrived on {url}")
 
 
-def starts(logs, function: str) -> int:
-    """How many times the function ran, from its START log lines."""
-    events = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}", filterPattern="START")["events"]
-    return len(events)
+def log_lines(logs, function: str, pattern: str, expected: int, timeout: float = 10.0) -> list[str]:
+    """The function's log lines matching `pattern`, once `expected` of them have arrived (logs
+    are forwarded in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}", filterPattern=pattern)["events"]
+        if len(events) >= expected or time.monotonic() > deadline:
+            return [e["message"] for e in events]
+        time.sleep(0.2)
 
 
 def wait_for_logged(logs, function: str, pattern: str, timeout: float = 30.0) -> list[str]:
@@ -107,10 +112,10 @@ def test_failed_event_is_retried_twice_then_recorded_on_failure(fast):
                                          "functionError": "Unhandled"}
     assert record["responsePayload"]["errorMessage"] == "boom 1"
     assert record["responsePayload"]["errorType"] == "Exception"
-    assert starts(logs, "fails") == 3
+    assert len(log_lines(logs, "fails", "START", 3)) == 3
     # Every attempt ran under the event's one request id.
-    reports = logs.filter_log_events(logGroupName="/aws/lambda/fails", filterPattern="REPORT")["events"]
-    assert {e["message"].split()[2] for e in reports} == {context["requestId"]}
+    reports = log_lines(logs, "fails", "REPORT", 3)
+    assert {line.split()[2] for line in reports} == {context["requestId"]}
 
 
 def test_dead_letter_queue_gets_the_event_and_error_attributes(fast):
@@ -169,7 +174,7 @@ def test_maximum_retry_attempts_zero_tries_once(fast):
     record = json.loads(receive_one(sqs, url)["Body"])
     assert record["requestContext"]["approximateInvokeCount"] == 1
     time.sleep(0.5)
-    assert starts(logs, "once") == 1
+    assert len(log_lines(logs, "once", "START", 2, timeout=2.0)) == 1
 
 
 def test_sns_delivery_to_a_failing_function_ends_in_its_dead_letter_queue(fast):
