@@ -8,13 +8,13 @@ use nimbus_model::Blob;
 use nimbus_model::lambda::{self as wire, LambdaApi};
 
 use crate::invoke::{InvokeMode, InvokeRequest};
-use crate::{async_api, layers_api};
 use crate::policy::Grant;
 use crate::record::{FunctionRef, function_arn, parse_function_ref};
 use crate::settings::{apply_update, configuration, new_record};
 use crate::urls::UrlChange;
 use crate::wire_shapes::{cors_value, layer_output, url_config};
 use crate::{Lambda, errors};
+use crate::{async_api, layers_api};
 
 /// The Lambda service as the generated dispatcher calls it.
 #[derive(Clone)]

@@ -19,14 +19,23 @@ fn target(
     qualifier: Option<&str>,
 ) -> Result<(String, String), ServiceError> {
     let reference = parse_function_ref(ctx, function, qualifier)?;
-    Ok((reference.name, qualifier_key(reference.qualifier.as_deref())))
+    Ok((
+        reference.name,
+        qualifier_key(reference.qualifier.as_deref()),
+    ))
 }
 
-fn output(ctx: &RequestContext, name: &str, config: EventInvokeConfig) -> wire::FunctionEventInvokeConfig {
+fn output(
+    ctx: &RequestContext,
+    name: &str,
+    config: EventInvokeConfig,
+) -> wire::FunctionEventInvokeConfig {
     wire::FunctionEventInvokeConfig {
         last_modified: Some(Timestamp::from_millis(config.last_modified_ms)),
         function_arn: Some(format!("{}:{}", function_arn(ctx, name), config.qualifier)),
-        maximum_retry_attempts: config.max_retry_attempts.and_then(|n| i32::try_from(n).ok()),
+        maximum_retry_attempts: config
+            .max_retry_attempts
+            .and_then(|n| i32::try_from(n).ok()),
         maximum_event_age_in_seconds: config
             .max_event_age_secs
             .and_then(|n| i32::try_from(n).ok()),
@@ -67,8 +76,12 @@ fn change(
         ..ConfigChange::default()
     };
     if let Some(config) = destinations {
-        let success = config.on_success.map(|d| d.destination.filter(|a| !a.is_empty()));
-        let failure = config.on_failure.map(|d| d.destination.filter(|a| !a.is_empty()));
+        let success = config
+            .on_success
+            .map(|d| d.destination.filter(|a| !a.is_empty()));
+        let failure = config
+            .on_failure
+            .map(|d| d.destination.filter(|a| !a.is_empty()));
         for (field, destination) in [("onSuccess", &success), ("onFailure", &failure)] {
             if let Some(Some(arn)) = destination {
                 lambda.check_destination(ctx, name, field, arn)?;
@@ -162,5 +175,7 @@ pub(crate) async fn delete(
     input: &wire::DeleteFunctionEventInvokeConfigRequest,
 ) -> Result<(), ServiceError> {
     let (name, qualifier) = target(ctx, &input.function_name, input.qualifier.as_deref())?;
-    lambda.delete_event_invoke_config(ctx, &name, &qualifier).await
+    lambda
+        .delete_event_invoke_config(ctx, &name, &qualifier)
+        .await
 }

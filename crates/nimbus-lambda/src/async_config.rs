@@ -38,7 +38,10 @@ impl EventInvokeConfig {
     }
 
     pub fn max_event_age_ms(&self) -> i64 {
-        i64::from(self.max_event_age_secs.unwrap_or(DEFAULT_MAX_EVENT_AGE_SECS)) * 1000
+        i64::from(
+            self.max_event_age_secs
+                .unwrap_or(DEFAULT_MAX_EVENT_AGE_SECS),
+        ) * 1000
     }
 }
 
@@ -275,7 +278,8 @@ impl Lambda {
                         "You can't specify the function as a destination for itself.",
                     ));
                 }
-                self.get_function(ctx, &target.name).map_err(|_| invalid())?;
+                self.get_function(ctx, &target.name)
+                    .map_err(|_| invalid())?;
                 Ok(())
             }
             Some(DestinationKind::Queue | DestinationKind::Topic) => Ok(()),
@@ -304,9 +308,12 @@ fn arn_shaped(text: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !service.is_empty()
-        && service.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && service
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && region_ok
-        && (account.is_empty() || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+        && (account.is_empty()
+            || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
 }
 
 #[cfg(test)]
@@ -316,7 +323,9 @@ mod tests {
     #[test]
     fn destination_arns_are_checked_for_shape_and_service() {
         assert!(arn_shaped("arn:aws:sqs:us-east-1:000000000000:q"));
-        assert!(arn_shaped("arn:aws:lambda:us-east-1:000000000000:function:f"));
+        assert!(arn_shaped(
+            "arn:aws:lambda:us-east-1:000000000000:function:f"
+        ));
         assert!(!arn_shaped("not-an-arn"));
         assert!(!arn_shaped("arn:aws:sqs:us-east-1:123:q"));
         assert_eq!(

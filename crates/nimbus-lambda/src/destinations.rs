@@ -149,7 +149,8 @@ pub(crate) fn invocation_record(finished: &Finished<'_>) -> String {
             context["functionError"] = json!(error);
         }
         record["responseContext"] = context;
-        record["responsePayload"] = json_or_text(outcome.payload.as_deref().unwrap_or("").as_bytes());
+        record["responsePayload"] =
+            json_or_text(outcome.payload.as_deref().unwrap_or("").as_bytes());
     }
     record.to_string()
 }
@@ -288,9 +289,13 @@ mod tests {
             json!({"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"})
         );
         assert_eq!(record["responsePayload"]["errorMessage"], "boom");
-        let attributes = dead_letter_attributes(&finished(Some(&outcome), Condition::RetriesExhausted));
+        let attributes =
+            dead_letter_attributes(&finished(Some(&outcome), Condition::RetriesExhausted));
         assert_eq!(attributes["ErrorCode"].string_value.as_deref(), Some("200"));
-        assert_eq!(attributes["ErrorMessage"].string_value.as_deref(), Some("boom"));
+        assert_eq!(
+            attributes["ErrorMessage"].string_value.as_deref(),
+            Some("boom")
+        );
     }
 
     #[test]
@@ -300,7 +305,8 @@ mod tests {
         let text = invocation_record(&finished(Some(&outcome), Condition::EventAgeExceeded));
         let record: Value = serde_json::from_str(&text).unwrap_or_default();
         assert!(record.get("responseContext").is_none());
-        let attributes = dead_letter_attributes(&finished(Some(&outcome), Condition::EventAgeExceeded));
+        let attributes =
+            dead_letter_attributes(&finished(Some(&outcome), Condition::EventAgeExceeded));
         assert_eq!(attributes["ErrorCode"].string_value.as_deref(), Some("429"));
         assert_eq!(
             attributes["ErrorMessage"].string_value.as_deref(),

@@ -190,8 +190,15 @@ impl Lambda {
         let now = self.clock.now_ms();
         if now - event.enqueued_at > config.max_event_age_ms() {
             let outcome = event.last_outcome.clone();
-            self.give_up(&ctx, &config, &event, Condition::EventAgeExceeded, event.attempts, outcome.as_ref())
-                .await;
+            self.give_up(
+                &ctx,
+                &config,
+                &event,
+                Condition::EventAgeExceeded,
+                event.attempts,
+                outcome.as_ref(),
+            )
+            .await;
             return self.record_next(&event, Next::Done).await;
         }
         let invoke_count = event.attempts + 1;
@@ -209,7 +216,13 @@ impl Lambda {
             Ok(output) if output.function_error.is_none() => {
                 let outcome = outcome_of(output);
                 if let Some(destination) = &config.on_success {
-                    let finished = self.finished(&ctx, &event, invoke_count, Condition::Success, Some(&outcome));
+                    let finished = self.finished(
+                        &ctx,
+                        &event,
+                        invoke_count,
+                        Condition::Success,
+                        Some(&outcome),
+                    );
                     self.send_record(&ctx, destination, &finished).await;
                 }
                 Next::Done
@@ -218,8 +231,15 @@ impl Lambda {
                 let outcome = outcome_of(output);
                 let function_errors = event.function_errors + 1;
                 if function_errors > i64::from(config.retry_attempts()) {
-                    self.give_up(&ctx, &config, &event, Condition::RetriesExhausted, invoke_count, Some(&outcome))
-                        .await;
+                    self.give_up(
+                        &ctx,
+                        &config,
+                        &event,
+                        Condition::RetriesExhausted,
+                        invoke_count,
+                        Some(&outcome),
+                    )
+                    .await;
                     Next::Done
                 } else {
                     Next::Retry {

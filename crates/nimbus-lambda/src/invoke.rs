@@ -127,8 +127,13 @@ impl Lambda {
                 executed_version: None,
             }),
             InvokeMode::Event => {
-                self.enqueue_event(ctx, &reference.name, reference.qualifier.as_deref(), payload)
-                    .await?;
+                self.enqueue_event(
+                    ctx,
+                    &reference.name,
+                    reference.qualifier.as_deref(),
+                    payload,
+                )
+                .await?;
                 Ok(InvokeOutput {
                     status: 202,
                     payload: Bytes::new(),

@@ -152,7 +152,9 @@ impl Lambda {
                 count: *count,
             })
             .collect();
-        counts.sort_by(|a, b| (&a.account, &a.region, &a.function).cmp(&(&b.account, &b.region, &b.function)));
+        counts.sort_by(|a, b| {
+            (&a.account, &a.region, &a.function).cmp(&(&b.account, &b.region, &b.function))
+        });
         counts
     }
 

@@ -164,7 +164,12 @@ impl ServerMetrics {
     }
 
     /// Adds a counter family read from `source` on every scrape; `name` gets `_total`.
-    pub fn add_counter_source(&self, name: &'static str, help: &'static str, source: CounterSource) {
+    pub fn add_counter_source(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        source: CounterSource,
+    ) {
         self.external.0.write().push((name, help, source));
     }
 
@@ -222,8 +227,16 @@ mod tests {
                 vec![(labels, seen.load(std::sync::atomic::Ordering::SeqCst))]
             }),
         );
-        assert!(metrics.encode().contains(r#"nimbus_lambda_throttles_total{function="f"} 1"#));
+        assert!(
+            metrics
+                .encode()
+                .contains(r#"nimbus_lambda_throttles_total{function="f"} 1"#)
+        );
         count.store(5, std::sync::atomic::Ordering::SeqCst);
-        assert!(metrics.encode().contains(r#"nimbus_lambda_throttles_total{function="f"} 5"#));
+        assert!(
+            metrics
+                .encode()
+                .contains(r#"nimbus_lambda_throttles_total{function="f"} 5"#)
+        );
     }
 }
