@@ -175,6 +175,8 @@ def test_maximum_retry_attempts_zero_tries_once(fast):
     assert record["requestContext"]["approximateInvokeCount"] == 1
     time.sleep(0.5)
     assert len(log_lines(logs, "once", "START", 2, timeout=2.0)) == 1
+    failed = re.search(r'nimbus_lambda_async_events_total\{outcome="failed"\} (\d+)', fast.metrics())
+    assert failed and int(failed.group(1)) >= 1
 
 
 def test_sns_delivery_to_a_failing_function_ends_in_its_dead_letter_queue(fast):

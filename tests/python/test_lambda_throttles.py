@@ -74,3 +74,5 @@ def test_throttled_events_are_retried_with_backoff(lam, nimbus, sqs, clock):
     assert record["requestContext"]["condition"] == "Success"
     assert record["requestContext"]["approximateInvokeCount"] >= 2
     assert record["responsePayload"] == 9
+    retried = re.search(r'nimbus_lambda_async_events_total\{outcome="retried"\} (\d+)', nimbus.metrics())
+    assert retried and int(retried.group(1)) >= 1

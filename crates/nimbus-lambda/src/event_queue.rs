@@ -8,6 +8,7 @@
 //! restarts.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,10 +34,33 @@ const FUNCTION_ERROR_RETRY_MS: [i64; 2] = [60_000, 120_000];
 const BACKOFF_FIRST_MS: i64 = 1_000;
 const BACKOFF_MAX_MS: i64 = 300_000;
 
-/// Wakes the worker when an event is queued.
+/// Wakes the worker when an event is queued, and counts what became of attempts.
 #[derive(Default)]
 pub(crate) struct EventQueue {
     pub notify: Notify,
+    outcomes: [AtomicU64; 4],
+}
+
+/// What became of one attempt, for the metrics.
+#[derive(Debug, Clone, Copy)]
+enum Tally {
+    Succeeded,
+    Retried,
+    Failed,
+    Dropped,
+}
+
+const TALLIES: [(Tally, &str); 4] = [
+    (Tally::Succeeded, "succeeded"),
+    (Tally::Retried, "retried"),
+    (Tally::Failed, "failed"),
+    (Tally::Dropped, "dropped"),
+];
+
+impl EventQueue {
+    fn count(&self, tally: Tally) {
+        self.outcomes[tally as usize].fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 struct QueuedEvent {
@@ -89,6 +113,21 @@ fn qualified(ctx: &RequestContext, event: &QueuedEvent) -> String {
 }
 
 impl Lambda {
+    /// Attempts of asynchronous events since start, by what became of them: `succeeded`,
+    /// `retried` (back on the queue), `failed` (sent to OnFailure or the dead-letter queue, or
+    /// dropped after its last try) and `dropped` (the function was gone).
+    pub fn async_event_counts(&self) -> Vec<(&'static str, u64)> {
+        TALLIES
+            .iter()
+            .map(|(tally, label)| {
+                (
+                    *label,
+                    self.events.outcomes[*tally as usize].load(Ordering::Relaxed),
+                )
+            })
+            .collect()
+    }
+
     /// Stores an event for the worker; returns once it is durable.
     pub(crate) async fn enqueue_event(
         &self,
@@ -225,6 +264,7 @@ impl Lambda {
                     );
                     self.send_record(&ctx, destination, &finished).await;
                 }
+                self.events.count(Tally::Succeeded);
                 Next::Done
             }
             Ok(output) => {
@@ -249,12 +289,16 @@ impl Lambda {
                     }
                 }
             }
-            Err(err) if err.status == 429 || err.status >= 500 => Next::Retry {
-                due_at: now + self.scaled(backoff_delay(invoke_count - event.function_errors)),
-                function_errors: event.function_errors,
-                outcome: AttemptOutcome::refused(&err),
-            },
+            Err(err) if err.status == 429 || err.status >= 500 => {
+                self.events.count(Tally::Retried);
+                Next::Retry {
+                    due_at: now + self.scaled(backoff_delay(invoke_count - event.function_errors)),
+                    function_errors: event.function_errors,
+                    outcome: AttemptOutcome::refused(&err),
+                }
+            }
             Err(err) => {
+                self.events.count(Tally::Dropped);
                 tracing::warn!(%err, function = event.name, request_id = event.request_id, "asynchronous event dropped");
                 Next::Done
             }

@@ -119,28 +119,7 @@ pub async fn compose(
     lambda.set_queue_sender(queue_sender);
     lambda.set_topic_publisher(Arc::new(SnsTopicPublisher::new(&sns)));
     lambda.spawn_workers(shutdown.clone());
-    let counted = Arc::downgrade(&lambda);
-    metrics.add_counter_source(
-        "nimbus_lambda_throttles",
-        "Lambda invocations refused for lack of reserved or account concurrency",
-        Arc::new(move || {
-            let Some(lambda) = counted.upgrade() else {
-                return Vec::new();
-            };
-            lambda
-                .throttle_counts()
-                .into_iter()
-                .map(|t| {
-                    let labels = vec![
-                        ("account".to_owned(), t.account),
-                        ("region".to_owned(), t.region),
-                        ("function".to_owned(), t.function),
-                    ];
-                    (labels, t.count)
-                })
-                .collect()
-        }),
-    );
+    lambda_metrics(metrics, &lambda);
 
     let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = vec![
         (
@@ -180,6 +159,48 @@ pub async fn compose(
         store,
         scratch,
     })
+}
+
+/// Lambda's counters in `/_nimbus/metrics`: throttles per function and what became of
+/// asynchronous events. Read through a weak handle so metrics never keep Lambda alive.
+fn lambda_metrics(metrics: &ServerMetrics, lambda: &Arc<Lambda>) {
+    let counted = Arc::downgrade(lambda);
+    metrics.add_counter_source(
+        "nimbus_lambda_throttles",
+        "Lambda invocations refused for lack of reserved or account concurrency",
+        Arc::new(move || {
+            let Some(lambda) = counted.upgrade() else {
+                return Vec::new();
+            };
+            lambda
+                .throttle_counts()
+                .into_iter()
+                .map(|t| {
+                    let labels = vec![
+                        ("account".to_owned(), t.account),
+                        ("region".to_owned(), t.region),
+                        ("function".to_owned(), t.function),
+                    ];
+                    (labels, t.count)
+                })
+                .collect()
+        }),
+    );
+    let counted = Arc::downgrade(lambda);
+    metrics.add_counter_source(
+        "nimbus_lambda_async_events",
+        "Attempts of asynchronous Lambda events by what became of them",
+        Arc::new(move || {
+            let Some(lambda) = counted.upgrade() else {
+                return Vec::new();
+            };
+            lambda
+                .async_event_counts()
+                .into_iter()
+                .map(|(outcome, count)| (vec![("outcome".to_owned(), outcome.to_owned())], count))
+                .collect()
+        }),
+    );
 }
 
 /// `/_nimbus/sns/…`: the signing certificate and the kept email/SMS notifications.
