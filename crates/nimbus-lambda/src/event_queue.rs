@@ -282,6 +282,7 @@ impl Lambda {
                     .await;
                     Next::Done
                 } else {
+                    self.events.count(Tally::Retried);
                     Next::Retry {
                         due_at: now + self.scaled(function_error_delay(function_errors)),
                         function_errors,
@@ -354,6 +355,7 @@ impl Lambda {
         invoke_count: i64,
         outcome: Option<&AttemptOutcome>,
     ) {
+        self.events.count(Tally::Failed);
         let finished = self.finished(ctx, event, invoke_count, condition, outcome);
         if let Some(destination) = &config.on_failure {
             return self.send_record(ctx, destination, &finished).await;
