@@ -1,4 +1,4 @@
-//! `nimbus-bench sqs|sns|lambda [--quick]`: starts the nimbus release binary on a temporary data
+//! `nimbus-bench sqs|sns|lambda|lambda-async [--quick]`: starts the nimbus release binary on a temporary data
 //! directory, measures SQS against a reference handler on the same HTTP stack (or SNS fan-out
 //! against SQS SendMessage), prints a Markdown table and writes it to
 //! `bench/results/<suite>-latest.md`.
@@ -7,6 +7,7 @@ mod commit_metrics;
 mod disk;
 mod http_client;
 mod lambda;
+mod lambda_async;
 mod load;
 mod report;
 mod server_process;
@@ -22,11 +23,12 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: nimbus-bench sqs|sns|lambda [--quick]
+const USAGE: &str = "usage: nimbus-bench sqs|sns|lambda|lambda-async [--quick]
 
   sqs       measure SQS on a fresh nimbus (build it first: cargo build --release -p nimbus)
   sns       measure SNS → SQS fan-out, with SQS SendMessage as the reference
   lambda    measure warm invokes and cold starts of echo functions
+  lambda-async  measure asynchronous invokes of the Rust echo function: accepted and processed
   --quick   1 s per load figure and fewer stored messages for the loaded RSS figure";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -44,6 +46,7 @@ fn parse_arguments(arguments: &[String]) -> Result<Arguments> {
             "sqs" if suite.is_none() => suite = Some("sqs"),
             "sns" if suite.is_none() => suite = Some("sns"),
             "lambda" if suite.is_none() => suite = Some("lambda"),
+            "lambda-async" if suite.is_none() => suite = Some("lambda-async"),
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
                 match arguments.suite {
                     "sns" => run_sns(arguments.quick).await,
                     "lambda" => run_lambda(arguments.quick).await,
+                    "lambda-async" => run_lambda_async(arguments.quick).await,
                     _ => run_sqs(arguments.quick).await,
                 }
             })
@@ -153,6 +157,28 @@ async fn run_lambda(quick: bool) -> Result<()> {
     Ok(())
 }
 
+async fn run_lambda_async(quick: bool) -> Result<()> {
+    let binary = server_binary()?;
+    let cores = suite::core_count();
+    let body = lambda_async::run(&binary, quick).await?;
+    let document = format!(
+        "# nimbus Lambda asynchronous invocation benchmark\n\nDate: {} UTC; nimbus binary: {}; {cores} cores shared by the load generator, the server and the function instances; {}; store commits are fsync'd\n\n{body}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M"),
+        suite::relative_to_workspace(&binary),
+        if quick {
+            "--quick (1 s per reference figure, 5,000 events)"
+        } else {
+            "5 s per reference figure, 30,000 events"
+        },
+    );
+    println!("{document}");
+    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&results)?;
+    std::fs::write(results.join("lambda-async-latest.md"), &document)?;
+    eprintln!("written to bench/results/lambda-async-latest.md");
+    Ok(())
+}
+
 /// `NIMBUS_BENCH_BINARY` overrides where the server binary is taken from.
 fn server_binary() -> Result<PathBuf> {
     match std::env::var_os("NIMBUS_BENCH_BINARY") {
@@ -192,6 +218,7 @@ mod tests {
             }
         );
         assert_eq!(args(&["lambda"]).unwrap().suite, "lambda");
+        assert_eq!(args(&["lambda-async"]).unwrap().suite, "lambda-async");
         assert!(args(&[]).is_err());
         assert!(args(&["sqs", "sqs"]).is_err());
         assert!(args(&["sqs", "sns"]).is_err());
