@@ -136,6 +136,23 @@ def test_dead_letter_queue_gets_the_event_and_error_attributes(fast):
     assert attributes["ErrorMessage"] == {"DataType": "String", "StringValue": "boom 2"}
 
 
+def test_dead_letter_topic_gets_the_event_and_error_attributes(fast):
+    lam, sqs, sns = fast.client("lambda"), fast.client("sqs"), fast.client("sns")
+    topic = sns.create_topic(Name="dead-letters")["TopicArn"]
+    url, queue = make_queue(sqs, "dead-letter-copy")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue, Attributes={"RawMessageDelivery": "true"})
+    make_function(lam, "dead-topic", FAILING, DeadLetterConfig={"TargetArn": topic})
+    lam.put_function_event_invoke_config(FunctionName="dead-topic", MaximumRetryAttempts=0)
+    payload = json.dumps({"n": 8})
+    lam.invoke(FunctionName="dead-topic", InvocationType="Event", Payload=payload.encode())
+    message = receive_one(sqs, url)
+    assert message["Body"] == payload
+    attributes = message["MessageAttributes"]
+    assert attributes["ErrorCode"] == {"DataType": "Number", "StringValue": "200"}
+    assert attributes["ErrorMessage"] == {"DataType": "String", "StringValue": "boom 8"}
+    assert UUID.match(attributes["RequestID"]["StringValue"])
+
+
 def test_on_failure_destination_wins_over_the_dead_letter_queue(fast):
     lam, sqs = fast.client("lambda"), fast.client("sqs")
     dlq_url, dlq = make_queue(sqs, "unused-dlq")
