@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import queue as queue_module
+import ssl
 import threading
 import time
 import urllib.request
@@ -100,7 +101,7 @@ def verify_signature(message: dict) -> None:
 class HttpSubscriber:
     """A local endpoint that records every POST; `status` sets what it answers."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, tls: "ssl.SSLContext | None" = None):
         self.requests: queue_module.Queue = queue_module.Queue()
         self.status = 200
         outer = self
@@ -118,8 +119,11 @@ class HttpSubscriber:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/hook"
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -35,6 +35,21 @@ pub trait QueueSender: Send + Sync + 'static {
         queue_arn: &'a str,
         message: QueueMessage,
     ) -> BoxFuture<'a, Result<String, ServiceError>>;
+
+    /// Sends messages to (possibly different) queues, one result per message in order.
+    /// Implementations write them together where they can.
+    fn send_many<'a>(
+        &'a self,
+        messages: Vec<(String, QueueMessage)>,
+    ) -> BoxFuture<'a, Vec<Result<String, ServiceError>>> {
+        Box::pin(async move {
+            let mut results = Vec::with_capacity(messages.len());
+            for (queue_arn, message) in messages {
+                results.push(self.send_to_queue(&queue_arn, message).await);
+            }
+            results
+        })
+    }
 }
 
 /// A message to publish to a topic.

@@ -8,6 +8,7 @@ use nimbus_model::lambda as wire;
 use crate::async_config::{ConfigChange, EventInvokeConfig, qualifier_key};
 use crate::record::{function_arn, parse_function_ref};
 use crate::settings::check_range;
+use crate::versions::Version;
 use crate::{Lambda, errors};
 
 const MAX_LIST_ITEMS: i32 = 50;
@@ -100,8 +101,13 @@ pub(crate) async fn put(
     replace: bool,
 ) -> Result<wire::FunctionEventInvokeConfig, ServiceError> {
     let (name, qualifier) = target(ctx, &input.function_name, input.qualifier.as_deref())?;
-    // Only `$LATEST` exists until versions and aliases are published.
-    if qualifier != "$LATEST" {
+    // A version or alias must exist to carry settings.
+    let exists = match Version::parse(&qualifier) {
+        Some(Version::Latest) => true,
+        Some(Version::Published(n)) => lambda.get_version(ctx, &name, n).is_ok(),
+        None => lambda.get_alias(ctx, &name, &qualifier).is_ok(),
+    };
+    if !exists {
         return Err(nimbus_model::lambda::errors::resource_not_found_exception(
             "The function doesn't exist.",
         ));

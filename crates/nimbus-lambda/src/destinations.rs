@@ -239,13 +239,8 @@ impl Lambda {
                     RequestContext::internal(parts.account, parts.region, &ctx.base_url);
                 let target = parse_function_ref(&target_ctx, destination, None)?;
                 self.get_function(&target_ctx, &target.name)?;
-                self.enqueue_event(
-                    &target_ctx,
-                    &target.name,
-                    target.qualifier.as_deref(),
-                    Bytes::from(body),
-                )
-                .await
+                self.enqueue_event(&target_ctx, &target, Bytes::from(body))
+                    .await
             }
             None => Err(crate::errors::invalid(format!(
                 "The destination ARN {destination} is invalid."

@@ -21,8 +21,9 @@ use crate::async_config::EventInvokeConfig;
 use crate::destinations::{
     AttemptOutcome, Condition, Finished, dead_letter_attributes, invocation_record,
 };
-use crate::invoke::InvokeOutput;
-use crate::record::function_arn;
+use crate::invoke::{Call, InvokeOutput, Target};
+use crate::record::FunctionRef;
+use crate::versions::qualified_arn;
 
 /// Events started at once; the rest wait in the queue.
 const PARALLEL_EVENTS: usize = 64;
@@ -67,8 +68,7 @@ struct QueuedEvent {
     id: i64,
     account: String,
     region: String,
-    name: String,
-    qualifier: Option<String>,
+    function: FunctionRef,
     payload: Vec<u8>,
     enqueued_at: i64,
     request_id: String,
@@ -76,6 +76,15 @@ struct QueuedEvent {
     attempts: i64,
     function_errors: i64,
     last_outcome: Option<AttemptOutcome>,
+}
+
+/// One attempt at an event: where it runs and under which settings.
+#[derive(Clone, Copy)]
+struct Attempt<'a> {
+    ctx: &'a RequestContext,
+    config: &'a EventInvokeConfig,
+    target: &'a Target,
+    event: &'a QueuedEvent,
 }
 
 /// What to do with an event after an attempt.
@@ -104,12 +113,11 @@ fn decode_outcome(text: Option<String>) -> Option<AttemptOutcome> {
     serde_json::from_str(&text?).ok()
 }
 
-fn qualified(ctx: &RequestContext, event: &QueuedEvent) -> String {
-    format!(
-        "{}:{}",
-        function_arn(ctx, &event.name),
-        event.qualifier.as_deref().unwrap_or("$LATEST")
-    )
+impl QueuedEvent {
+    /// The qualifier its settings are kept under (and its records name).
+    fn qualifier(&self) -> &str {
+        self.function.qualifier.as_deref().unwrap_or("$LATEST")
+    }
 }
 
 impl Lambda {
@@ -129,21 +137,21 @@ impl Lambda {
     }
 
     /// Stores an event for the worker; returns once it is durable.
+    /// The qualifier is kept as given: an alias picks its version when the event runs.
     pub(crate) async fn enqueue_event(
         &self,
         ctx: &RequestContext,
-        name: &str,
-        qualifier: Option<&str>,
+        function: &FunctionRef,
         payload: Bytes,
     ) -> Result<(), ServiceError> {
-        let (account, region, name) = (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
-        let qualifier = qualifier.filter(|q| *q != "$LATEST").map(str::to_owned);
+        let (account, region) = (ctx.account_id.clone(), ctx.region.clone());
+        let (name, qualifier) = (function.name.clone(), function.qualifier.clone());
         let request_id = nimbus_core::ids::uuid();
         let now = self.clock.now_ms();
         self.db.write(move |tx| {
             tx.execute(
-                "INSERT INTO lambda_event_queue (account, region, name, payload, enqueued_at, due_at, qualifier, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
-                &params![&account, &region, &name, payload.to_vec(), now, qualifier, &request_id],
+                "INSERT INTO lambda_event_queue (account, region, name, qualifier, payload, enqueued_at, due_at, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+                &params![&account, &region, &name, qualifier, payload.to_vec(), now, &request_id],
             )?;
             Ok(())
         })
@@ -175,9 +183,11 @@ impl Lambda {
                     id,
                     account: row.string(1)?,
                     region: row.string(2)?,
-                    name: row.string(3)?,
+                    function: FunctionRef {
+                        name: row.string(3)?,
+                        qualifier: row.opt_string(5)?,
+                    },
                     payload: row.blob(4)?.to_vec(),
-                    qualifier: row.opt_string(5)?,
                     request_id,
                     attempts: row.i64(7)?,
                     function_errors: row.i64(8)?,
@@ -220,19 +230,32 @@ impl Lambda {
     async fn run_event(self: Arc<Self>, event: QueuedEvent) {
         let base = self.endpoint.get().cloned().unwrap_or_default();
         let ctx = RequestContext::internal(&event.account, &event.region, &base);
-        let qualifier = event.qualifier.as_deref().unwrap_or("$LATEST");
+        let name = &event.function.name;
+        // An alias picks its version for each attempt.
+        let target = match self.target(&ctx, &event.function) {
+            Ok(target) => target,
+            Err(err) => {
+                self.events.count(Tally::Dropped);
+                tracing::warn!(%err, function = name, request_id = event.request_id, "asynchronous event dropped");
+                return self.record_next(&event, Next::Done).await;
+            }
+        };
         let config = self
-            .load_event_invoke_config(&event.account, &event.region, &event.name, qualifier)
+            .load_event_invoke_config(&event.account, &event.region, name, event.qualifier())
             .ok()
             .flatten()
             .map_or_else(EventInvokeConfig::default, |c| (*c).clone());
+        let attempt = Attempt {
+            ctx: &ctx,
+            config: &config,
+            target: &target,
+            event: &event,
+        };
         let now = self.clock.now_ms();
         if now - event.enqueued_at > config.max_event_age_ms() {
             let outcome = event.last_outcome.clone();
             self.give_up(
-                &ctx,
-                &config,
-                &event,
+                &attempt,
                 Condition::EventAgeExceeded,
                 event.attempts,
                 outcome.as_ref(),
@@ -241,14 +264,18 @@ impl Lambda {
             return self.record_next(&event, Next::Done).await;
         }
         let invoke_count = event.attempts + 1;
+        let call = Call {
+            client_context: None,
+            want_log: false,
+            request_id: event.request_id.clone(),
+        };
         let result = self
             .run_with_id(
                 &ctx,
-                &event.name,
+                name,
+                &target,
                 Bytes::from(event.payload.clone()),
-                None,
-                false,
-                event.request_id.clone(),
+                call,
             )
             .await;
         let next = match result {
@@ -272,9 +299,7 @@ impl Lambda {
                 let function_errors = event.function_errors + 1;
                 if function_errors > i64::from(config.retry_attempts()) {
                     self.give_up(
-                        &ctx,
-                        &config,
-                        &event,
+                        &attempt,
                         Condition::RetriesExhausted,
                         invoke_count,
                         Some(&outcome),
@@ -300,7 +325,7 @@ impl Lambda {
             }
             Err(err) => {
                 self.events.count(Tally::Dropped);
-                tracing::warn!(%err, function = event.name, request_id = event.request_id, "asynchronous event dropped");
+                tracing::warn!(%err, function = name, request_id = event.request_id, "asynchronous event dropped");
                 Next::Done
             }
         };
@@ -324,7 +349,7 @@ impl Lambda {
         outcome: Option<&'a AttemptOutcome>,
     ) -> Finished<'a> {
         Finished {
-            function_arn: qualified(ctx, event),
+            function_arn: qualified_arn(ctx, &event.function.name, event.qualifier()),
             request_id: &event.request_id,
             payload: &event.payload,
             invoke_count,
@@ -348,26 +373,30 @@ impl Lambda {
     /// a log line.
     async fn give_up(
         &self,
-        ctx: &RequestContext,
-        config: &EventInvokeConfig,
-        event: &QueuedEvent,
+        attempt: &Attempt<'_>,
         condition: Condition,
         invoke_count: i64,
         outcome: Option<&AttemptOutcome>,
     ) {
+        let Attempt {
+            ctx,
+            config,
+            target,
+            event,
+        } = *attempt;
         self.events.count(Tally::Failed);
         let finished = self.finished(ctx, event, invoke_count, condition, outcome);
         if let Some(destination) = &config.on_failure {
             return self.send_record(ctx, destination, &finished).await;
         }
         let dead_letter = self
-            .deployed(ctx, &event.name)
+            .deployed(ctx, &event.function.name, target.version)
             .await
             .ok()
             .and_then(|d| d.record.dead_letter_target.clone());
         let Some(target) = dead_letter else {
             tracing::warn!(
-                function = event.name,
+                function = event.function.name,
                 request_id = event.request_id,
                 condition = ?condition,
                 "asynchronous event dropped after {invoke_count} attempts"

@@ -5,6 +5,7 @@
 //! operations, `api` adapts them to the generated wire shapes, and [`LambdaInvoker`] is the
 //! cross-service [`FunctionInvoker`](nimbus_core::effects::FunctionInvoker).
 
+mod aliases;
 mod api;
 mod async_api;
 mod async_config;
@@ -22,11 +23,16 @@ mod policy;
 mod record;
 mod schema;
 mod settings;
+mod url_api;
+mod url_configs;
 mod urls;
+mod versions;
+mod versions_api;
 mod wire_shapes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -37,11 +43,13 @@ use nimbus_store::{DbError, ServiceStore, Store};
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
+pub use aliases::{AliasChange, AliasRecord};
 pub use api::LambdaService;
 pub use functions::StoredFunction;
 pub use invoke::{InvokeMode, InvokeOutput, InvokeRequest, LambdaInvoker};
 pub use record::{FunctionRecord, UrlConfig};
 pub use urls::LambdaUrls;
+pub use versions::{PublishRequest, PublishedVersion, Version};
 
 /// Where Lambda keeps code and how it runs it.
 #[derive(Debug, Clone)]
@@ -72,9 +80,13 @@ pub struct Lambda {
     clock: Clock,
     config: LambdaConfig,
     executor: Arc<Executor>,
-    /// Functions ready to invoke, by `account/region/name`; dropped whenever the function
-    /// changes, so an invoke never reads the store.
+    /// Function versions ready to invoke, by `account/region/name/version/`; dropped whenever
+    /// the version changes, so an invoke never reads the store.
     deployed: RwLock<HashMap<String, Arc<deploy::Deployed>>>,
+    /// Aliases that invocations went through, by `account/region/name/alias`.
+    aliases: RwLock<HashMap<String, Arc<aliases::AliasRecord>>>,
+    /// Counts alias changes, so that a read racing a change is not cached.
+    alias_changes: AtomicU64,
     logs: logsink::LogForwarder,
     /// `http://host:port` of nimbus itself, for `AWS_ENDPOINT_URL` inside functions; known
     /// once the server has bound its port.
@@ -113,6 +125,8 @@ impl Lambda {
             config,
             executor,
             deployed: RwLock::default(),
+            aliases: RwLock::default(),
+            alias_changes: AtomicU64::new(0),
             logs: logsink::LogForwarder::start(log_writer),
             endpoint: OnceLock::new(),
             events: event_queue::EventQueue::default(),
@@ -162,11 +176,28 @@ impl Lambda {
         format!("{}/{}/{name}/", ctx.account_id, ctx.region)
     }
 
-    /// Drops what is cached about a function and its warm instances.
+    fn version_key(ctx: &RequestContext, name: &str, version: Version) -> String {
+        format!("{}{}/", Self::function_key(ctx, name), version.label())
+    }
+
+    /// Drops what is cached about `$LATEST` and its warm instances (published versions
+    /// never change).
     fn forget(&self, ctx: &RequestContext, name: &str) {
-        let key = Self::function_key(ctx, name);
+        self.forget_version(ctx, name, Version::Latest);
+    }
+
+    fn forget_version(&self, ctx: &RequestContext, name: &str, version: Version) {
+        let key = Self::version_key(ctx, name, version);
         self.deployed.write().remove(&key);
         self.executor.retire(&key);
+    }
+
+    /// Drops what is cached about every version and alias of a function.
+    fn forget_function(&self, ctx: &RequestContext, name: &str) {
+        let prefix = Self::function_key(ctx, name);
+        self.deployed.write().retain(|k, _| !k.starts_with(&prefix));
+        self.drop_cached_alias(&prefix);
+        self.executor.retire(&prefix);
     }
 
     /// Deletes every function of every account and region and stops all instances.
@@ -174,6 +205,7 @@ impl Lambda {
         self.db.clear_tables(schema::TABLES).await?;
         self.deployed.write().clear();
         self.async_configs.write().clear();
+        self.drop_cached_alias("");
         self.executor.stop_all();
         Ok(())
     }

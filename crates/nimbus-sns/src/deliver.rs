@@ -16,7 +16,8 @@ use tokio::task::JoinHandle;
 
 use crate::Sns;
 use crate::envelope::{self, StoredMessage};
-use crate::retry::{self, RetryPolicy};
+use crate::fanout::Fanout;
+use crate::retry;
 use crate::subscriptions::Subscription;
 
 /// Deliveries read per pass.
@@ -55,6 +56,40 @@ struct Due {
     kind: String,
     lane: Option<String>,
     attempt: i64,
+}
+
+/// What a delivery is made against: the stored message and the topic's subscriptions as the
+/// attempt saw them (none once the topic is gone).
+struct Target {
+    fanout: Option<Arc<Fanout>>,
+    message: Option<StoredMessage>,
+}
+
+impl Target {
+    fn subscription(&self, d: &Due) -> Option<&Subscription> {
+        self.fanout
+            .as_ref()
+            .and_then(|f| f.subscription(&d.subscription_arn))
+    }
+
+    /// The topic's `SignatureVersion`.
+    fn version(&self) -> &str {
+        self.fanout
+            .as_ref()
+            .and_then(|f| f.topic.attribute("SignatureVersion"))
+            .unwrap_or("1")
+    }
+}
+
+/// How an attempt changes its outbox row.
+struct Settlement {
+    id: i64,
+    message_row: Option<i64>,
+    /// Set when the delivery is tried again at this time.
+    retry_at: Option<i64>,
+    delivered: bool,
+    /// The topic whose delivered/failed counter this notification counts toward.
+    counted_topic: Option<String>,
 }
 
 /// How one attempt ended.
@@ -269,35 +304,94 @@ impl Sns {
     }
 
     /// Delivers a lane. A FIFO lane goes in order and stops at the first failure, so later
-    /// messages of the group never overtake it; standard deliveries go out together.
+    /// messages of the group never overtake it; standard deliveries go out together and are
+    /// settled in one write.
     async fn run_lane(&self, lane: Vec<Due>) {
         let ordered = lane.first().is_some_and(|d| d.lane.is_some());
         if !ordered {
-            // Unordered deliveries go out together, so their writes share group commits.
-            let outcomes = futures_util::future::join_all(lane.iter().map(|d| self.deliver_one(d)));
-            for (d, outcome) in lane.iter().zip(outcomes.await) {
-                if let Err(err) = outcome {
-                    tracing::warn!(%err, delivery = d.id, "sns delivery could not be settled");
-                }
-            }
+            self.run_standard_lane(&lane).await;
             return;
         }
         for d in lane {
-            let ok = match self.deliver_one(&d).await {
-                Ok(ok) => ok,
+            let settled = match self.attempt(&d).await {
+                Ok((target, outcome)) => {
+                    let settlement = self.settlement(&d, &target, outcome).await;
+                    let delivered = settlement.delivered;
+                    self.record(vec![settlement]).await.map(|()| delivered)
+                }
+                Err(err) => Err(err),
+            };
+            match settled {
+                Ok(true) => {}
+                Ok(false) => break,
                 Err(err) => {
                     tracing::warn!(%err, delivery = d.id, "sns delivery could not be settled");
-                    false
+                    break;
                 }
-            };
-            if !ok {
-                break;
             }
         }
     }
 
-    /// Attempts one delivery and records the outcome; true when the lane may go on.
-    async fn deliver_one(&self, d: &Due) -> Result<bool, ServiceError> {
+    /// Delivers standard deliveries together: notifications for queues go out in one send,
+    /// the others concurrently; all are settled in one write.
+    async fn run_standard_lane(&self, lane: &[Due]) {
+        let mut targets = Vec::with_capacity(lane.len());
+        for d in lane {
+            match self.target(d) {
+                Ok(target) => targets.push((d, target)),
+                Err(err) => {
+                    tracing::warn!(%err, delivery = d.id, "sns delivery could not be attempted");
+                }
+            }
+        }
+        let mut outcomes: Vec<Option<Outcome>> = targets.iter().map(|_| None).collect();
+        if let Some(queues) = &self.endpoints.queues {
+            let mut batch = Vec::new();
+            let mut batched = Vec::new();
+            for (i, (d, target)) in targets.iter().enumerate() {
+                if let (Some(s), Some(m), "notification") =
+                    (target.subscription(d), &target.message, d.kind.as_str())
+                    && s.protocol == "sqs"
+                {
+                    batch.push((
+                        s.endpoint.clone(),
+                        self.queue_message(s, m, target.version()),
+                    ));
+                    batched.push(i);
+                }
+            }
+            for (i, sent) in batched.into_iter().zip(queues.send_many(batch).await) {
+                outcomes[i] = Some(crate::send::queue_outcome(sent));
+            }
+        }
+        let rest = futures_util::future::join_all(
+            targets
+                .iter()
+                .zip(outcomes.iter())
+                .filter(|(_, outcome)| outcome.is_none())
+                .map(|((d, target), _)| self.outcome(d, target)),
+        )
+        .await;
+        let mut rest = rest.into_iter();
+        let mut settlements = Vec::with_capacity(targets.len());
+        for ((d, target), outcome) in targets.into_iter().zip(outcomes) {
+            let outcome = outcome.or_else(|| rest.next()).unwrap_or(Outcome::Gone);
+            settlements.push(self.settlement(d, &target, outcome).await);
+        }
+        if let Err(err) = self.record(settlements).await {
+            tracing::warn!(%err, "sns deliveries could not be settled");
+        }
+    }
+
+    /// Attempts one delivery.
+    async fn attempt(&self, d: &Due) -> Result<(Target, Outcome), ServiceError> {
+        let target = self.target(d)?;
+        let outcome = self.outcome(d, &target).await;
+        Ok((target, outcome))
+    }
+
+    /// What a delivery is for: its message, and the topic and subscription as they are now.
+    fn target(&self, d: &Due) -> Result<Target, ServiceError> {
         let message = match d.message_row {
             Some(row) => self.db.read(|tx| {
                 tx.query_one(
@@ -316,91 +410,102 @@ impl Sns {
             Err(err) if err.status == 404 => None,
             Err(err) => return Err(err),
         };
-        let subscription = fanout
-            .as_ref()
-            .and_then(|f| f.subscription(&d.subscription_arn));
-        let topic = fanout.as_ref().map(|f| &f.topic);
-        let outcome = match (&subscription, &topic) {
-            (Some(s), Some(t)) => {
-                let version = t.attribute("SignatureVersion").unwrap_or("1");
-                match d.kind.as_str() {
-                    "confirmation" => self.confirm_handshake(s, version).await,
-                    _ => match &message {
-                        Some(m) => self.notify(s, m, version).await,
-                        None => Outcome::Gone,
-                    },
-                }
-            }
-            _ => Outcome::Gone,
+        Ok(Target { fanout, message })
+    }
+
+    /// Makes one attempt at a delivery's endpoint.
+    async fn outcome(&self, d: &Due, target: &Target) -> Outcome {
+        let Some(s) = target.subscription(d) else {
+            return Outcome::Gone;
         };
-        let policy = match subscription.as_ref().map(|s| s.protocol.as_str()) {
+        match d.kind.as_str() {
+            "confirmation" => self.confirm_handshake(s, target.version()).await,
+            _ => match &target.message {
+                Some(m) => self.notify(s, m, target.version()).await,
+                None => Outcome::Gone,
+            },
+        }
+    }
+
+    /// What an attempt means for its outbox row: done, retry later, or dead-lettered (the
+    /// dead-letter queue is sent to here, before the row is settled).
+    async fn settlement(&self, d: &Due, target: &Target, outcome: Outcome) -> Settlement {
+        let subscription = target.subscription(d);
+        let topic = target.fanout.as_ref().map(|f| &f.topic);
+        let policy = match subscription.map(|s| s.protocol.as_str()) {
             Some("http" | "https") => retry::http_policy(
-                topic.as_ref().and_then(|t| t.attribute("DeliveryPolicy")),
-                subscription
-                    .as_ref()
-                    .and_then(|s| s.attribute("DeliveryPolicy")),
+                topic.and_then(|t| t.attribute("DeliveryPolicy")),
+                subscription.and_then(|s| s.attribute("DeliveryPolicy")),
             ),
             Some("sqs" | "lambda") => retry::MANAGED,
             _ => retry::NOTIFICATION,
         };
-        self.settle(d, outcome, &policy, subscription, message.as_ref())
-            .await
-    }
-
-    /// Records an attempt's outcome: done, retry later, or dead-lettered.
-    async fn settle(
-        &self,
-        d: &Due,
-        outcome: Outcome,
-        policy: &RetryPolicy,
-        s: Option<&Subscription>,
-        m: Option<&StoredMessage>,
-    ) -> Result<bool, ServiceError> {
-        let now = self.clock.now_ms();
         let retry_at = match &outcome {
             Outcome::Retry(_) => u32::try_from(d.attempt + 1)
                 .ok()
                 .and_then(|n| policy.delay_ms(n))
-                .map(|delay| now + delay),
+                .map(|delay| self.clock.now_ms() + delay),
             _ => None,
         };
         let failure = match &outcome {
-            Outcome::Retry(why) if retry_at.is_none() => Some(why.clone()),
-            Outcome::GiveUp(why) => Some(why.clone()),
+            Outcome::Retry(why) if retry_at.is_none() => Some(why),
+            Outcome::GiveUp(why) => Some(why),
             _ => None,
         };
-        if let (Some(why), Some(s), Some(m)) = (&failure, s, m) {
+        if let Outcome::Retry(why) | Outcome::GiveUp(why) = &outcome {
+            tracing::debug!(
+                delivery = d.id,
+                attempt = d.attempt,
+                why,
+                "sns delivery attempt failed"
+            );
+        }
+        if let (Some(why), Some(s), Some(m)) = (failure, subscription, &target.message) {
             self.dead_letter(s, m, why).await;
         }
-        let (id, row, delivered) = (d.id, d.message_row, matches!(outcome, Outcome::Delivered));
-        let topic_arn = s.map(|s| s.topic_arn.clone());
-        let is_notification = d.kind == "notification";
+        Settlement {
+            id: d.id,
+            message_row: d.message_row,
+            retry_at,
+            delivered: matches!(outcome, Outcome::Delivered),
+            counted_topic: subscription
+                .filter(|_| d.kind == "notification")
+                .map(|s| s.topic_arn.clone()),
+        }
+    }
+
+    /// Records settled deliveries in one write.
+    async fn record(&self, settlements: Vec<Settlement>) -> Result<(), ServiceError> {
+        if settlements.is_empty() {
+            return Ok(());
+        }
         self.db
             .write(move |tx| {
-                if let Some(at) = retry_at {
-                    tx.execute(
-                    "UPDATE sns_deliveries SET attempt = attempt + 1, due_at = ?2 WHERE id = ?1",
-                    &params![id, at],
-                )?;
-                    return Ok(());
-                }
-                if tx.execute("DELETE FROM sns_deliveries WHERE id = ?1", &params![id])? == 0 {
-                    return Ok(());
-                }
-                if let Some(row) = row {
-                    release_message(tx, row)?;
-                }
-                if let (Some(topic), true) = (topic_arn, is_notification) {
-                    let column = if delivered { "delivered" } else { "failed" };
-                    tx.execute(
-                        &format!("UPDATE sns_topics SET {column} = {column} + 1 WHERE arn = ?1"),
-                        &params![topic],
-                    )?;
+                for s in &settlements {
+                    if let Some(at) = s.retry_at {
+                        tx.execute(
+                            "UPDATE sns_deliveries SET attempt = attempt + 1, due_at = ?2 WHERE id = ?1",
+                            &params![s.id, at],
+                        )?;
+                        continue;
+                    }
+                    if tx.execute("DELETE FROM sns_deliveries WHERE id = ?1", &params![s.id])? == 0 {
+                        continue;
+                    }
+                    if let Some(row) = s.message_row {
+                        release_message(tx, row)?;
+                    }
+                    if let Some(topic) = &s.counted_topic {
+                        let column = if s.delivered { "delivered" } else { "failed" };
+                        tx.execute(
+                            &format!("UPDATE sns_topics SET {column} = {column} + 1 WHERE arn = ?1"),
+                            &params![topic],
+                        )?;
+                    }
                 }
                 Ok(())
             })
-            .await?;
-        Ok(delivered)
+            .await
     }
 
     /// Every kept email, email-json and SMS notification, oldest first.

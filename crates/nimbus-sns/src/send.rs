@@ -40,6 +40,34 @@ impl Sns {
         }
     }
 
+    /// The message an SQS subscription receives: the notification envelope, or the raw
+    /// message with its attributes.
+    pub(crate) fn queue_message(
+        &self,
+        s: &Subscription,
+        m: &StoredMessage,
+        version: &str,
+    ) -> QueueMessage {
+        let text = m.text_for(&s.protocol);
+        let fifo_queue = s.endpoint.ends_with(".fifo");
+        let (body, attributes) = if s.raw() {
+            (text, envelope::sqs_attributes(m))
+        } else {
+            let signed = self.signed_notification(m, &text, version);
+            (
+                envelope::notification(m, s, &text, &signed),
+                BTreeMap::new(),
+            )
+        };
+        QueueMessage {
+            body,
+            attributes,
+            group_id: m.group_id.clone().filter(|_| fifo_queue),
+            deduplication_id: m.dedup_id.clone().filter(|_| fifo_queue),
+            trace_header: m.trace_header.clone(),
+        }
+    }
+
     pub(crate) async fn notify(
         &self,
         s: &Subscription,
@@ -47,35 +75,15 @@ impl Sns {
         version: &str,
     ) -> Outcome {
         let text = m.text_for(&s.protocol);
-        let signed = &self.signed_notification(m, &text, version);
+        // Raw deliveries, email and SMS carry no signature: sign only for the envelopes that do.
+        let signed = || self.signed_notification(m, &text, version);
         match s.protocol.as_str() {
             "sqs" => {
                 let Some(queues) = &self.endpoints.queues else {
                     return Outcome::Retry("no queue service".into());
                 };
-                let fifo_queue = s.endpoint.ends_with(".fifo");
-                let message = QueueMessage {
-                    body: if s.raw() {
-                        text.clone()
-                    } else {
-                        envelope::notification(m, s, &text, signed)
-                    },
-                    attributes: if s.raw() {
-                        envelope::sqs_attributes(m)
-                    } else {
-                        BTreeMap::new()
-                    },
-                    group_id: m.group_id.clone().filter(|_| fifo_queue),
-                    deduplication_id: m.dedup_id.clone().filter(|_| fifo_queue),
-                    trace_header: m.trace_header.clone(),
-                };
-                match queues.send_to_queue(&s.endpoint, message).await {
-                    Ok(_) => Outcome::Delivered,
-                    Err(err) if err.status < 500 => {
-                        Outcome::GiveUp(format!("{}: {}", err.code, err.message))
-                    }
-                    Err(err) => Outcome::Retry(err.message),
-                }
+                let message = self.queue_message(s, m, version);
+                queue_outcome(queues.send_to_queue(&s.endpoint, message).await)
             }
             "lambda" => {
                 let Some(functions) = &self.endpoints.functions else {
@@ -83,7 +91,7 @@ impl Sns {
                 };
                 let (account, region) = arn_scope(&s.arn);
                 let ctx = RequestContext::internal(&account, &region, &m.base_url);
-                let event = envelope::lambda_event(m, s, &text, signed);
+                let event = envelope::lambda_event(m, s, &text, &signed());
                 match functions
                     .invoke(
                         &ctx,
@@ -104,7 +112,7 @@ impl Sns {
                 let body = if s.raw() {
                     text.clone()
                 } else {
-                    envelope::notification(m, s, &text, signed)
+                    envelope::notification(m, s, &text, &signed())
                 };
                 let headers = [
                     ("x-amz-sns-message-type", "Notification".to_owned()),
@@ -122,7 +130,7 @@ impl Sns {
             }
             _ => {
                 let body = if s.protocol == "email-json" {
-                    envelope::notification(m, s, &text, signed)
+                    envelope::notification(m, s, &text, &signed())
                 } else {
                     text
                 };
@@ -200,7 +208,6 @@ impl Sns {
             return;
         };
         let text = m.text_for(&s.protocol);
-        let signed = self.signed_notification(m, &text, "1");
         let mut attributes = if s.raw() {
             envelope::sqs_attributes(m)
         } else {
@@ -225,7 +232,7 @@ impl Sns {
             body: if s.raw() {
                 text.clone()
             } else {
-                envelope::notification(m, s, &text, &signed)
+                envelope::notification(m, s, &text, &self.signed_notification(m, &text, "1"))
             },
             attributes,
             group_id: m.group_id.clone().filter(|_| fifo_queue),
@@ -235,6 +242,16 @@ impl Sns {
         if let Err(err) = queues.send_to_queue(&target, message).await {
             tracing::warn!(%err, subscription = %s.arn, "sns dead-letter queue refused the message");
         }
+    }
+}
+
+/// What a queue's answer means for the delivery: a refusal (bad message, missing queue) is
+/// final, anything else is tried again.
+pub(crate) fn queue_outcome(sent: Result<String, nimbus_core::ServiceError>) -> Outcome {
+    match sent {
+        Ok(_) => Outcome::Delivered,
+        Err(err) if err.status < 500 => Outcome::GiveUp(format!("{}: {}", err.code, err.message)),
+        Err(err) => Outcome::Retry(err.message),
     }
 }
 

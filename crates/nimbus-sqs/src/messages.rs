@@ -1,5 +1,6 @@
 //! The message lifecycle: send, receive (claim), delete, change visibility, dead-lettering.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use nimbus_core::{RequestContext, ServiceError};
@@ -108,6 +109,68 @@ impl Sqs {
             self.waiters.wake(queue.id);
         }
         Ok(results)
+    }
+
+    /// Sends messages bound for several queues in one commit, for deliveries made on behalf
+    /// of other services. Each message gets its own result; a queue that is missing fails
+    /// only its own messages.
+    pub async fn send_across_queues(
+        &self,
+        sends: Vec<(RequestContext, String, NewMessage)>,
+    ) -> Vec<Result<SentMessage, ServiceError>> {
+        let count = sends.len();
+        let prepared: Vec<_> = sends
+            .into_iter()
+            .map(|(ctx, url, message)| {
+                let queue = self.queue_by_url(&ctx, &url)?;
+                let prepared = prepare(&queue, &message)?;
+                let sender_id = ctx.access_key_id.unwrap_or(ctx.account_id);
+                Ok((queue, message, prepared, sender_id))
+            })
+            .collect();
+        let now = self.clock.now_ms();
+        let written = self
+            .db
+            .write(move |tx| {
+                let mut existing: HashMap<i64, bool> = HashMap::new();
+                let mut results = Vec::with_capacity(prepared.len());
+                let mut woken = Vec::new();
+                for entry in prepared {
+                    let (queue, message, prepared, sender_id) = match entry {
+                        Ok(entry) => entry,
+                        Err(err) => {
+                            results.push(Err(err));
+                            continue;
+                        }
+                    };
+                    let exists = match existing.get(&queue.id) {
+                        Some(&known) => known,
+                        None => *existing
+                            .entry(queue.id)
+                            .or_insert(queue::exists(tx, queue.id)?),
+                    };
+                    if !exists {
+                        results.push(Err(errors::queue_does_not_exist()));
+                        continue;
+                    }
+                    let result = insert(tx, &queue, message, prepared, &sender_id, now)?;
+                    if matches!(&result, Ok((_, true))) && !woken.contains(&queue.id) {
+                        woken.push(queue.id);
+                    }
+                    results.push(result.map(|(sent, _)| sent));
+                }
+                Ok((results, woken))
+            })
+            .await;
+        match written {
+            Ok((results, woken)) => {
+                for id in woken {
+                    self.waiters.wake(id);
+                }
+                results
+            }
+            Err(err) => vec![Err(err); count],
+        }
     }
 
     /// Deletes a message by receipt handle. A stale handle (the message was received again
