@@ -253,3 +253,18 @@ def test_event_age_exceeded_while_throttled(nimbus, clock):
     assert "responseContext" not in record
     metrics = nimbus.metrics()
     assert re.search(r'nimbus_lambda_throttles_total\{[^}]*function="blocked"[^}]*\} [1-9]', metrics), metrics
+
+
+def test_events_through_an_alias_use_the_alias_settings(fast):
+    lam, sqs = fast.client("lambda"), fast.client("sqs")
+    arn = make_function(lam, "aliased", FAILING)
+    version = lam.publish_version(FunctionName="aliased")["Version"]
+    lam.create_alias(FunctionName="aliased", Name="live", FunctionVersion=version)
+    url, queue = make_queue(sqs, "alias-failures")
+    lam.put_function_event_invoke_config(FunctionName="aliased", Qualifier="live", MaximumRetryAttempts=0,
+                                         DestinationConfig={"OnFailure": {"Destination": queue}})
+    invoke_event(lam, "aliased:live", {"n": 10})
+    record = json.loads(receive_one(sqs, url)["Body"])
+    assert record["requestContext"]["functionArn"] == f"{arn}:live"
+    assert record["requestContext"]["approximateInvokeCount"] == 1
+    assert record["responseContext"]["executedVersion"] == version

@@ -154,3 +154,23 @@ def test_bad_values_get_aws_errors(lam, nimbus):
     # Nothing was written by the refused calls.
     error = error_of(lam.get_function_event_invoke_config, FunctionName="bad")
     assert error["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_versions_and_aliases_have_their_own_settings(lam):
+    create(lam, "versioned", {"app.py": PYTHON_ECHO})
+    version = lam.publish_version(FunctionName="versioned")["Version"]
+    lam.create_alias(FunctionName="versioned", Name="live", FunctionVersion=version)
+    lam.put_function_event_invoke_config(FunctionName="versioned", MaximumRetryAttempts=2)
+    on_alias = lam.put_function_event_invoke_config(FunctionName="versioned", Qualifier="live",
+                                                    MaximumRetryAttempts=0)
+    assert on_alias["FunctionArn"] == f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:versioned:live"
+    on_version = lam.put_function_event_invoke_config(FunctionName=f"versioned:{version}",
+                                                      MaximumEventAgeInSeconds=120)
+    assert on_version["FunctionArn"].endswith(f":versioned:{version}")
+    listed = lam.list_function_event_invoke_configs(FunctionName="versioned")["FunctionEventInvokeConfigs"]
+    assert sorted(c["FunctionArn"].rsplit(":", 1)[1] for c in listed) == sorted(["$LATEST", "live", version])
+    assert lam.get_function_event_invoke_config(FunctionName="versioned", Qualifier="live")[
+        "MaximumRetryAttempts"] == 0
+    error = error_of(lam.put_function_event_invoke_config, FunctionName="versioned", Qualifier="99",
+                     MaximumRetryAttempts=1)
+    assert error["Error"]["Code"] == "ResourceNotFoundException"
