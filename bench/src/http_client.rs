@@ -122,17 +122,30 @@ impl Connection {
     /// `POST path` with a JSON body and an unverified SigV4 header for `service`, as a
     /// restJson SDK call looks.
     pub async fn post_json(&mut self, path: &str, service: &str, body: Bytes) -> Result<Reply> {
+        self.post_json_with(path, service, &[], body).await
+    }
+
+    /// `post_json` with extra headers (e.g. `X-Amz-Invocation-Type: Event`).
+    pub async fn post_json_with(
+        &mut self,
+        path: &str,
+        service: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<Reply> {
         let authorization = format!(
             "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
         );
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(Method::POST)
             .uri(path)
             .header(header::HOST, &self.authority)
             .header(header::CONTENT_TYPE, "application/json")
-            .header(header::AUTHORIZATION, authorization)
-            .body(Full::new(body))?;
-        self.exchange(request).await
+            .header(header::AUTHORIZATION, authorization);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.exchange(request.body(Full::new(body))?).await
     }
 
     async fn exchange(&mut self, request: Request<Full<Bytes>>) -> Result<Reply> {

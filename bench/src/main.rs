@@ -1,4 +1,4 @@
-//! `nimbus-bench sqs|sns|lambda [--quick]`: starts the nimbus release binary on a temporary data
+//! `nimbus-bench sqs|sns|lambda|esm|lambda-async [--quick]`: starts the nimbus release binary on a temporary data
 //! directory, measures SQS against a reference handler on the same HTTP stack (or SNS fan-out
 //! against SQS SendMessage), prints a Markdown table and writes it to
 //! `bench/results/<suite>-latest.md`.
@@ -8,6 +8,7 @@ mod disk;
 mod esm;
 mod http_client;
 mod lambda;
+mod lambda_async;
 mod load;
 mod report;
 mod server_process;
@@ -23,12 +24,13 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: nimbus-bench sqs|sns|lambda|esm [--quick]
+const USAGE: &str = "usage: nimbus-bench sqs|sns|lambda|esm|lambda-async [--quick]
 
   sqs       measure SQS on a fresh nimbus (build it first: cargo build --release -p nimbus)
   sns       measure SNS → SQS fan-out, with SQS SendMessage as the reference
   lambda    measure warm invokes and cold starts of echo functions
   esm       measure SQS → function through an event source mapping, with SQS receive+delete as the reference
+  lambda-async  measure asynchronous invokes of the Rust echo function: accepted and processed
   --quick   1 s per load figure and fewer stored messages for the loaded RSS figure";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -47,6 +49,7 @@ fn parse_arguments(arguments: &[String]) -> Result<Arguments> {
             "sns" if suite.is_none() => suite = Some("sns"),
             "lambda" if suite.is_none() => suite = Some("lambda"),
             "esm" if suite.is_none() => suite = Some("esm"),
+            "lambda-async" if suite.is_none() => suite = Some("lambda-async"),
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
                     "sns" => run_sns(arguments.quick).await,
                     "lambda" => run_lambda(arguments.quick).await,
                     "esm" => run_esm(arguments.quick).await,
+                    "lambda-async" => run_lambda_async(arguments.quick).await,
                     _ => run_sqs(arguments.quick).await,
                 }
             })
@@ -175,6 +179,28 @@ async fn run_esm(quick: bool) -> Result<()> {
     Ok(())
 }
 
+async fn run_lambda_async(quick: bool) -> Result<()> {
+    let binary = server_binary()?;
+    let cores = suite::core_count();
+    let body = lambda_async::run(&binary, quick).await?;
+    let document = format!(
+        "# nimbus Lambda asynchronous invocation benchmark\n\nDate: {} UTC; nimbus binary: {}; {cores} cores shared by the load generator, the server and the function instances; {}; store commits are fsync'd\n\n{body}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M"),
+        suite::relative_to_workspace(&binary),
+        if quick {
+            "--quick (1 s per reference figure, 5,000 events)"
+        } else {
+            "5 s per reference figure, 30,000 events"
+        },
+    );
+    println!("{document}");
+    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&results)?;
+    std::fs::write(results.join("lambda-async-latest.md"), &document)?;
+    eprintln!("written to bench/results/lambda-async-latest.md");
+    Ok(())
+}
+
 /// `NIMBUS_BENCH_BINARY` overrides where the server binary is taken from.
 fn server_binary() -> Result<PathBuf> {
     match std::env::var_os("NIMBUS_BENCH_BINARY") {
@@ -215,6 +241,7 @@ mod tests {
         );
         assert_eq!(args(&["lambda"]).unwrap().suite, "lambda");
         assert_eq!(args(&["esm", "--quick"]).unwrap().suite, "esm");
+        assert_eq!(args(&["lambda-async"]).unwrap().suite, "lambda-async");
         assert!(args(&[]).is_err());
         assert!(args(&["sqs", "sqs"]).is_err());
         assert!(args(&["sqs", "sns"]).is_err());

@@ -52,6 +52,27 @@ pub trait QueueSender: Send + Sync + 'static {
     }
 }
 
+/// A message to publish to a topic.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TopicMessage {
+    pub message: String,
+    pub subject: Option<String>,
+    pub attributes: BTreeMap<String, MessageAttribute>,
+}
+
+/// Publishes to topics by ARN (implemented by SNS; Lambda destinations and dead-letter
+/// topics use it).
+pub trait TopicPublisher: Send + Sync + 'static {
+    /// Publishes one message; returns its message id. `ctx` gives the caller's endpoint for
+    /// the URLs SNS puts in notifications. A missing topic fails as it would for a client.
+    fn publish_to_topic<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        topic_arn: &'a str,
+        message: TopicMessage,
+    ) -> BoxFuture<'a, Result<String, ServiceError>>;
+}
+
 /// How a function is invoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvocationType {

@@ -16,14 +16,17 @@ use crate::versions::PublishRequest;
 use crate::versions_api;
 use crate::wire_shapes::layer_output;
 use crate::{Lambda, errors};
-use crate::{esm, layers_api};
+use crate::{async_api, esm, layers_api};
 
 /// The Lambda service as the generated dispatcher calls it.
 #[derive(Clone)]
 pub struct LambdaService(pub Arc<Lambda>);
 
 /// Operations on `$LATEST` only: a version or alias qualifier names nothing they act on.
-pub(crate) fn latest_only(ctx: &RequestContext, reference: &FunctionRef) -> Result<(), ServiceError> {
+pub(crate) fn latest_only(
+    ctx: &RequestContext,
+    reference: &FunctionRef,
+) -> Result<(), ServiceError> {
     match reference.qualifier.as_deref() {
         None | Some("$LATEST") => Ok(()),
         Some(q) => Err(errors::function_not_found(&format!(
@@ -549,6 +552,46 @@ impl LambdaApi for LambdaService {
         self.0
             .delete_layer_version(ctx, &input.layer_name, input.version_number)
             .await
+    }
+
+    async fn put_function_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::PutFunctionEventInvokeConfigRequest,
+    ) -> Result<wire::FunctionEventInvokeConfig, ServiceError> {
+        async_api::put(&self.0, ctx, input, true).await
+    }
+
+    async fn update_function_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::UpdateFunctionEventInvokeConfigRequest,
+    ) -> Result<wire::FunctionEventInvokeConfig, ServiceError> {
+        async_api::update(&self.0, ctx, input).await
+    }
+
+    async fn get_function_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetFunctionEventInvokeConfigRequest,
+    ) -> Result<wire::FunctionEventInvokeConfig, ServiceError> {
+        async_api::get(&self.0, ctx, &input)
+    }
+
+    async fn list_function_event_invoke_configs(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListFunctionEventInvokeConfigsRequest,
+    ) -> Result<wire::ListFunctionEventInvokeConfigsResponse, ServiceError> {
+        async_api::list(&self.0, ctx, &input)
+    }
+
+    async fn delete_function_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::DeleteFunctionEventInvokeConfigRequest,
+    ) -> Result<(), ServiceError> {
+        async_api::delete(&self.0, ctx, &input).await
     }
 
     async fn publish_version(

@@ -261,10 +261,15 @@ impl Lambda {
                     "DELETE FROM lambda_url_ids WHERE account = ?1 AND region = ?2 AND name = ?3",
                     &params![&account, &region, &name_owned],
                 )?;
+                tx.execute(
+                    "DELETE FROM lambda_event_invoke_configs WHERE account = ?1 AND region = ?2 AND name = ?3",
+                    &params![&account, &region, &name_owned],
+                )?;
                 crate::versions::delete_all_versions(tx, &account, &region, &name_owned)?;
                 Ok(())
             })
             .await?;
+        self.async_configs.write().clear();
         self.forget_function(ctx, name);
         Ok(())
     }

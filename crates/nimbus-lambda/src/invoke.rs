@@ -54,6 +54,15 @@ pub struct InvokeOutput {
     pub executed_version: Option<String>,
 }
 
+/// How one invocation is made, besides its target and payload.
+pub(crate) struct Call {
+    /// Base64 JSON passed to the function's context.
+    pub client_context: Option<String>,
+    /// `LogType=Tail`.
+    pub want_log: bool,
+    pub request_id: String,
+}
+
 /// What one invocation runs.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
@@ -197,8 +206,31 @@ impl Lambda {
         client_context: Option<String>,
         want_log: bool,
     ) -> Result<InvokeOutput, ServiceError> {
-        let deployed = self.deployed(ctx, name, target.version).await?;
         let request_id = nimbus_core::ids::uuid();
+        let call = Call {
+            client_context,
+            want_log,
+            request_id,
+        };
+        self.run_with_id(ctx, name, target, payload, call).await
+    }
+
+    /// Runs one invocation under a given request id (an asynchronous event keeps its id
+    /// across retries).
+    pub(crate) async fn run_with_id(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        target: &Target,
+        payload: Bytes,
+        call: Call,
+    ) -> Result<InvokeOutput, ServiceError> {
+        let Call {
+            client_context,
+            want_log,
+            request_id,
+        } = call;
+        let deployed = self.deployed(ctx, name, target.version).await?;
         let executed_version = Some(deployed.version.label());
         let failed = |payload: Bytes| InvokeOutput {
             status: 200,
@@ -246,11 +278,13 @@ impl Lambda {
                 )));
             }
             Err(Throttled::Function) => {
+                self.count_throttle(ctx, name);
                 return Err(errors::throttled(
                     "ReservedFunctionConcurrentInvocationLimitExceeded",
                 ));
             }
             Err(Throttled::Account) => {
+                self.count_throttle(ctx, name);
                 return Err(errors::throttled("ConcurrentInvocationLimitExceeded"));
             }
         };

@@ -7,8 +7,11 @@
 
 mod aliases;
 mod api;
+mod async_api;
+mod async_config;
 mod code;
 mod deploy;
+mod destinations;
 mod errors;
 mod esm;
 mod event_queue;
@@ -58,6 +61,18 @@ pub struct LambdaConfig {
     pub account_concurrency: usize,
     /// How long an unused instance stays warm.
     pub idle_timeout: Duration,
+    /// Multiplies the asynchronous retry and backoff delays (1.0 is AWS's schedule; tests
+    /// shorten it).
+    pub async_retry_scale: f64,
+}
+
+/// Throttled invocations of one function since start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleCount {
+    pub account: String,
+    pub region: String,
+    pub function: String,
+    pub count: u64,
 }
 
 /// The Lambda service.
@@ -79,6 +94,11 @@ pub struct Lambda {
     endpoint: OnceLock<String>,
     events: event_queue::EventQueue,
     event_sources: esm::EventSources,
+    /// Asynchronous invocation settings by `account/region/name/qualifier`; `None` caches
+    /// "not configured". Cleared whenever one changes.
+    async_configs: RwLock<HashMap<String, Option<Arc<async_config::EventInvokeConfig>>>>,
+    destinations: destinations::Destinations,
+    throttles: parking_lot::Mutex<HashMap<(String, String, String), u64>>,
 }
 
 impl Lambda {
@@ -113,6 +133,9 @@ impl Lambda {
             endpoint: OnceLock::new(),
             events: event_queue::EventQueue::default(),
             event_sources: esm::EventSources::default(),
+            async_configs: RwLock::default(),
+            destinations: destinations::Destinations::default(),
+            throttles: parking_lot::Mutex::default(),
         }))
     }
 
@@ -132,6 +155,30 @@ impl Lambda {
         self.spawn_event_worker(shutdown.clone());
         self.spawn_mapping_supervisor(shutdown.clone());
         self.executor.spawn_reaper(shutdown);
+    }
+
+    fn count_throttle(&self, ctx: &RequestContext, name: &str) {
+        let key = (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
+        *self.throttles.lock().entry(key).or_default() += 1;
+    }
+
+    /// Throttled invocations per function since the server started.
+    pub fn throttle_counts(&self) -> Vec<ThrottleCount> {
+        let mut counts: Vec<ThrottleCount> = self
+            .throttles
+            .lock()
+            .iter()
+            .map(|((account, region, function), count)| ThrottleCount {
+                account: account.clone(),
+                region: region.clone(),
+                function: function.clone(),
+                count: *count,
+            })
+            .collect();
+        counts.sort_by(|a, b| {
+            (&a.account, &a.region, &a.function).cmp(&(&b.account, &b.region, &b.function))
+        });
+        counts
     }
 
     fn function_key(ctx: &RequestContext, name: &str) -> String {
@@ -166,6 +213,7 @@ impl Lambda {
     pub async fn reset(&self) -> Result<(), ServiceError> {
         self.db.clear_tables(schema::TABLES).await?;
         self.deployed.write().clear();
+        self.async_configs.write().clear();
         self.drop_cached_alias("");
         self.event_sources.changed.notify_one();
         self.executor.stop_all();

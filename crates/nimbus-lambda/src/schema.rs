@@ -2,6 +2,8 @@
 //! `format` column says how to read it; the code zip is kept so it survives restarts and can
 //! be downloaded again. Published versions keep their own settings document; their zips are
 //! kept once per digest (`lambda_version_code`), shared by the versions with that code.
+//! Queued events carry their attempt counts and last outcome, so retries and destination
+//! records survive restarts.
 
 use nimbus_store::Migration;
 
@@ -68,6 +70,23 @@ CREATE TABLE lambda_layer_names (
     last_version INTEGER NOT NULL,
     PRIMARY KEY (account, region, name)
 )
+",
+    },
+    Migration {
+        version: 5,
+        sql: "
+CREATE TABLE lambda_event_invoke_configs (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (account, region, name, qualifier)
+);
+ALTER TABLE lambda_event_queue ADD COLUMN request_id TEXT;
+ALTER TABLE lambda_event_queue ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE lambda_event_queue ADD COLUMN function_errors INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE lambda_event_queue ADD COLUMN last_outcome TEXT
 ",
     },
     Migration {
@@ -144,4 +163,5 @@ pub const TABLES: &[&str] = &[
     "lambda_version_heads",
     "lambda_aliases",
     "lambda_event_source_mappings",
+    "lambda_event_invoke_configs",
 ];

@@ -36,7 +36,12 @@ pub fn check_runtime(runtime: &str) -> Result<(), ServiceError> {
     )))
 }
 
-fn check_range(field: &str, value: i32, min: i32, max: i32) -> Result<u32, ServiceError> {
+pub(crate) fn check_range(
+    field: &str,
+    value: i32,
+    min: i32,
+    max: i32,
+) -> Result<u32, ServiceError> {
     if (min..=max).contains(&value) {
         return u32::try_from(value).map_err(|_| errors::invalid(format!("{field} is invalid")));
     }

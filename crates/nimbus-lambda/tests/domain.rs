@@ -16,6 +16,7 @@ fn config(name: &str) -> LambdaConfig {
         work_dir: dir,
         account_concurrency: 10,
         idle_timeout: Duration::from_secs(60),
+        async_retry_scale: 1.0,
     }
 }
 
