@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 use nimbus_core::effects::{FunctionInvoker, FunctionUrlHandler};
 use nimbus_core::{Clock, CredentialLookup, Service};
+use nimbus_dynamodb::{Dynamodb, DynamodbService};
 use nimbus_iam::{Iam, IamService, StsService};
 use nimbus_lambda::{Lambda, LambdaConfig, LambdaInvoker, LambdaService, LambdaUrls};
 use nimbus_logs::{Logs, LogsService, LogsWriter};
@@ -114,6 +115,8 @@ pub async fn compose(
     let sns = Sns::open(store.clone(), clock.clone(), endpoints).await?;
     sns.spawn_workers(shutdown.clone());
 
+    let dynamodb = Dynamodb::open(store.clone(), clock.clone()).await?;
+
     let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = vec![
         (
             Arc::new(SqsHandler::new(SqsService(sqs))),
@@ -138,6 +141,10 @@ pub async fn compose(
         (
             Arc::new(LogsHandler::new(LogsService(logs))),
             &nimbus_model::logs::SERVICE,
+        ),
+        (
+            Arc::new(DynamodbService(dynamodb)),
+            &nimbus_model::dynamodb::SERVICE,
         ),
     ];
     let admin_pages = vec![("sns/", sns_pages(sns))];
