@@ -115,6 +115,29 @@ impl Number {
         })
     }
 
+    /// Significant digits (most significant first) and the exponent `e` of `0.digits × 10^e`.
+    pub(crate) fn parts(&self) -> (&[u8], i64) {
+        (&self.digits, i64::from(self.exponent))
+    }
+
+    /// Number of significant digits and the exponent `e` of `0.digits × 10^e`.
+    pub(crate) fn digits_and_exponent(&self) -> (usize, i32) {
+        (self.digits.len(), self.exponent)
+    }
+
+    /// A number from significant digits without leading or trailing zeros, checked against
+    /// DynamoDB's limits.
+    pub(crate) fn from_parts(
+        negative: bool,
+        digits: Vec<u8>,
+        exponent: i64,
+    ) -> Result<Number, ValueError> {
+        if digits.is_empty() {
+            return Ok(Number::zero());
+        }
+        Number::checked(negative, digits, exponent)
+    }
+
     pub fn is_zero(&self) -> bool {
         self.digits.is_empty()
     }
