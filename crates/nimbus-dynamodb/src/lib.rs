@@ -6,15 +6,20 @@
 //! the store's group commit, with its index entries in the same transaction.
 
 mod api;
+mod capacity;
 mod control;
 mod create;
 mod errors;
+mod items;
 mod keys;
+mod read;
+mod request;
 mod rows;
 mod schema;
 mod service;
 mod settings;
 mod table;
+mod write;
 
 use std::collections::HashMap;
 use std::sync::Arc;

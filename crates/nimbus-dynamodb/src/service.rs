@@ -23,6 +23,12 @@ impl DynamodbService {
     ) -> Result<Value, ServiceError> {
         let svc = &self.0;
         match operation {
+            "GetItem" => svc.get_item(ctx, &input),
+            "PutItem" => svc.put_item(ctx, &input).await,
+            "UpdateItem" => svc.update_item(ctx, &input).await,
+            "DeleteItem" => svc.delete_item(ctx, &input).await,
+            "Query" => svc.query(ctx, &input),
+            "Scan" => svc.scan(ctx, &input),
             _ => wire::dispatch(&ControlPlane(Arc::clone(svc)), ctx, operation, input).await,
         }
     }

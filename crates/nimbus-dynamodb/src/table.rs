@@ -308,3 +308,26 @@ fn kms_key_arn(table_arn: &str, key: Option<&str>) -> String {
         nimbus_core::arn::build("kms", region, account, &format!("key/{id}"))
     }
 }
+
+impl Table {
+    /// The part of `item` an index holds: the table and index keys, plus what its
+    /// projection includes.
+    pub fn project(
+        &self,
+        index: &IndexMeta,
+        item: &nimbus_dynamodb_expr::Item,
+    ) -> nimbus_dynamodb_expr::Item {
+        match &index.projection {
+            ProjectionKind::All => item.clone(),
+            kind => item
+                .iter()
+                .filter(|(name, _)| {
+                    self.meta.key.contains(name)
+                        || index.key.contains(name)
+                        || matches!(kind, ProjectionKind::Include(names) if names.contains(name))
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+}
