@@ -6,6 +6,7 @@
 //! the store's group commit, with its index entries in the same transaction.
 
 mod api;
+mod batch;
 mod capacity;
 mod control;
 mod create;
@@ -19,6 +20,7 @@ mod schema;
 mod service;
 mod settings;
 mod table;
+mod transact;
 mod write;
 
 use std::collections::HashMap;

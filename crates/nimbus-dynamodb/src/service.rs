@@ -29,6 +29,10 @@ impl DynamodbService {
             "DeleteItem" => svc.delete_item(ctx, &input).await,
             "Query" => svc.query(ctx, &input),
             "Scan" => svc.scan(ctx, &input),
+            "BatchGetItem" => svc.batch_get_item(ctx, &input),
+            "BatchWriteItem" => svc.batch_write_item(ctx, &input).await,
+            "TransactWriteItems" => svc.transact_write_items(ctx, &input).await,
+            "TransactGetItems" => svc.transact_get_items(ctx, &input),
             _ => wire::dispatch(&ControlPlane(Arc::clone(svc)), ctx, operation, input).await,
         }
     }
