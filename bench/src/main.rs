@@ -5,6 +5,7 @@
 
 mod commit_metrics;
 mod disk;
+mod dynamodb;
 mod http_client;
 mod lambda;
 mod load;
@@ -22,11 +23,12 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: nimbus-bench sqs|sns|lambda [--quick]
+const USAGE: &str = "usage: nimbus-bench sqs|sns|lambda|dynamodb [--quick]
 
   sqs       measure SQS on a fresh nimbus (build it first: cargo build --release -p nimbus)
   sns       measure SNS → SQS fan-out, with SQS SendMessage as the reference
   lambda    measure warm invokes and cold starts of echo functions
+  dynamodb  measure PutItem, GetItem, Query and a hot counter against the ping reference
   --quick   1 s per load figure and fewer stored messages for the loaded RSS figure";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -44,6 +46,7 @@ fn parse_arguments(arguments: &[String]) -> Result<Arguments> {
             "sqs" if suite.is_none() => suite = Some("sqs"),
             "sns" if suite.is_none() => suite = Some("sns"),
             "lambda" if suite.is_none() => suite = Some("lambda"),
+            "dynamodb" if suite.is_none() => suite = Some("dynamodb"),
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
                 match arguments.suite {
                     "sns" => run_sns(arguments.quick).await,
                     "lambda" => run_lambda(arguments.quick).await,
+                    "dynamodb" => run_dynamodb(arguments.quick).await,
                     _ => run_sqs(arguments.quick).await,
                 }
             })
@@ -150,6 +154,28 @@ async fn run_lambda(quick: bool) -> Result<()> {
     std::fs::create_dir_all(&results)?;
     std::fs::write(results.join("lambda-latest.md"), &document)?;
     eprintln!("written to bench/results/lambda-latest.md");
+    Ok(())
+}
+
+async fn run_dynamodb(quick: bool) -> Result<()> {
+    let binary = server_binary()?;
+    let cores = suite::core_count();
+    let body = dynamodb::run(&binary, quick).await?;
+    let document = format!(
+        "# nimbus DynamoDB benchmark\n\nDate: {} UTC; nimbus binary: {}; {cores} cores shared by the load generator and the server; store commits fsync'd (durable data directory); {}\n\nThe reference (ping) is `GET /_nimbus/ping` on the same server and HTTP stack, measured just before each figure at the same concurrency.\n\n{body}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M"),
+        suite::relative_to_workspace(&binary),
+        if quick {
+            "--quick (1 s per figure, 100,000-item Query table)"
+        } else {
+            "5 s per figure"
+        },
+    );
+    println!("{document}");
+    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&results)?;
+    std::fs::write(results.join("dynamodb-latest.md"), &document)?;
+    eprintln!("written to bench/results/dynamodb-latest.md");
     Ok(())
 }
 
