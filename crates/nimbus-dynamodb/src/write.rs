@@ -136,33 +136,27 @@ impl ItemWrite {
                 },
                 None => None,
             };
-            if old_key == new_key && (old_key.is_none() || old == new) {
+            let global = self.table.meta.gsis.iter().any(|g| g.name == index.name);
+            let projected_size =
+                |item: &Option<Item>| item.as_ref().map_or(0, |i| item_size(&self.table.project(index, i)));
+            if old_key.is_some() && old_key == new_key {
+                // The entry stays; it costs a write only when its projected attributes change.
+                let (before, after) = (
+                    old.as_ref().map(|i| self.table.project(index, i)),
+                    new.as_ref().map(|i| self.table.project(index, i)),
+                );
+                if before != after {
+                    consumed.add_index(&index.name, global, write_units(projected_size(&new)));
+                }
                 continue;
             }
-            let global = self.table.meta.gsis.iter().any(|g| g.name == index.name);
             if let Some(key) = &old_key {
-                if old_key != new_key {
-                    rows::delete_index_entry(tx, table_id, &index.name, key, &self.key)?;
-                }
-                let size = item_size(
-                    &self
-                        .table
-                        .project(index, old.as_ref().unwrap_or(&Item::new())),
-                );
-                consumed.add_index(&index.name, global, write_units(size));
+                rows::delete_index_entry(tx, table_id, &index.name, key, &self.key)?;
+                consumed.add_index(&index.name, global, write_units(projected_size(&old)));
             }
             if let Some(key) = &new_key {
-                if old_key != new_key {
-                    rows::insert_index_entry(tx, table_id, &index.name, key, &self.key)?;
-                }
-                if old_key.is_none() {
-                    let size = item_size(
-                        &self
-                            .table
-                            .project(index, new.as_ref().unwrap_or(&Item::new())),
-                    );
-                    consumed.add_index(&index.name, global, write_units(size));
-                }
+                rows::insert_index_entry(tx, table_id, &index.name, key, &self.key)?;
+                consumed.add_index(&index.name, global, write_units(projected_size(&new)));
             }
         }
         match &new {
