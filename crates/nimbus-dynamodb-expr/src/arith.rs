@@ -60,7 +60,9 @@ fn combine(a: &Number, b: &Number, subtract: bool) -> Result<Number, ValueError>
     while sum.last() == Some(&0) {
         sum.pop();
     }
-    let exponent = low + sum.len() as i64;
+    let trailing = sum.iter().take_while(|&&d| d == 0).count();
+    sum.drain(..trailing);
+    let exponent = low + trailing as i64 + sum.len() as i64;
     sum.reverse();
     Number::from_parts(negative, sum, exponent)
 }

@@ -10,18 +10,26 @@
 //! names and values no expression used.
 
 mod arith;
+mod compare;
+mod cond_parse;
 mod condition;
 mod error;
+mod eval;
 mod key;
 pub mod legacy;
+mod lexer;
 mod number;
 mod params;
+mod parser;
 mod path;
 mod projection;
+mod reserved;
 mod size;
 mod update;
+mod update_parse;
 mod value;
 
+pub use compare::{compare_values, values_equal};
 pub use condition::Condition;
 pub use error::ExprError;
 pub use key::{KeyCondition, SortCondition};
@@ -32,3 +40,10 @@ pub use projection::Projection;
 pub use size::{item_size, value_size};
 pub use update::Update;
 pub use value::{AttrValue, Item, ValueError, item_from_json, item_to_json};
+
+#[cfg(test)]
+mod condition_tests;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod update_tests;

@@ -135,6 +135,12 @@ impl Number {
         if digits.is_empty() {
             return Ok(Number::zero());
         }
+        // A computed result out of range is reported as such even when it is also too
+        // precise (DynamoDB answers overflow for `SET n = n + :v` past the largest number).
+        let (small, large) = (i64::from(MIN_EXPONENT), i64::from(MAX_EXPONENT));
+        if !(small..=large).contains(&exponent) {
+            return Number::checked(negative, Vec::new(), exponent);
+        }
         Number::checked(negative, digits, exponent)
     }
 
