@@ -287,5 +287,5 @@ def test_table_resource_api(ddb_resource, ddb):
         ExpressionAttributeValues={":d": 1},
     )
     assert table.get_item(Key={"pk": "a", "sk": 1})["Item"]["price"] == 10
-    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+    with pytest.raises(table.meta.client.exceptions.ConditionalCheckFailedException):
         table.delete_item(Key={"pk": "a", "sk": 1}, ConditionExpression=Attr("price").lt(5))

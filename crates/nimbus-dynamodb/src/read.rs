@@ -158,11 +158,11 @@ fn type_mismatch() -> ServiceError {
     invalid_parameter("Condition parameter type does not match schema type")
 }
 
+/// A Query's partition (hash and key bytes) and sort key bounds.
+type KeyRange = (i64, Vec<u8>, Option<Bound>, Option<Bound>);
+
 /// The partition and sort bounds of a key condition over `schema`.
-fn key_range(
-    schema: &KeySchema,
-    condition: KeyCondition,
-) -> Result<(i64, Vec<u8>, Option<Bound>, Option<Bound>), ServiceError> {
+fn key_range(schema: &KeySchema, condition: KeyCondition) -> Result<KeyRange, ServiceError> {
     let pk = key_bytes(&condition.partition.1, schema.partition.ty).ok_or_else(type_mismatch)?;
     let hash = partition_hash(&pk);
     let Some((_, sort)) = condition.sort else {
@@ -259,10 +259,10 @@ impl Dynamodb {
             lower: None,
             upper: None,
             hashes: None,
-            forward: !input
+            forward: input
                 .get("ScanIndexForward")
                 .and_then(Value::as_bool)
-                .is_some_and(|f| !f),
+                .is_none_or(|f| f),
         };
         if is_query {
             let condition = match (
@@ -302,16 +302,16 @@ impl Dynamodb {
                 "ScanFilter"
             },
         )?;
-        if is_query && let Some(filter) = &filter {
-            if let Some(name) = filter
+        if is_query
+            && let Some(filter) = &filter
+            && let Some(name) = filter
                 .top_level_attributes()
                 .iter()
                 .find(|n| schema.contains(n))
-            {
-                return Err(validation(format!(
-                    "Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}"
-                )));
-            }
+        {
+            return Err(validation(format!(
+                "Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}"
+            )));
         }
         let projection = request::projection(input, &mut params)?;
         params.finish().map_err(expr_error)?;

@@ -3,7 +3,7 @@
 
 use nimbus_core::ServiceError;
 use nimbus_dynamodb_expr::{
-    AttrValue, Condition, ExprError, Item, Params, Projection, item_from_json, legacy,
+    Condition, ExprError, Item, Params, Projection, item_from_json, legacy,
 };
 use serde_json::Value;
 
@@ -179,9 +179,4 @@ pub fn return_values(
 /// Whether a failed condition should return the item (`ReturnValuesOnConditionCheckFailure`).
 pub fn old_on_failure(input: &Value) -> bool {
     str_field(input, "ReturnValuesOnConditionCheckFailure") == Some("ALL_OLD")
-}
-
-/// A scalar value for key comparisons in error messages and checks.
-pub fn is_scalar(value: &AttrValue) -> bool {
-    matches!(value, AttrValue::S(_) | AttrValue::N(_) | AttrValue::B(_))
 }

@@ -189,12 +189,12 @@ impl Dynamodb {
             return Err(errors::table_not_found_backups(&input.table_name));
         }
         let spec = input.point_in_time_recovery_specification;
-        if let Some(days) = spec.recovery_period_in_days {
-            if !(1..=PITR_DAYS).contains(&days) {
-                return Err(validation(format!(
-                    "RecoveryPeriodInDays must be between 1 and {PITR_DAYS}"
-                )));
-            }
+        if let Some(days) = spec.recovery_period_in_days
+            && !(1..=PITR_DAYS).contains(&days)
+        {
+            return Err(validation(format!(
+                "RecoveryPeriodInDays must be between 1 and {PITR_DAYS}"
+            )));
         }
         let enabled = spec.point_in_time_recovery_enabled;
         let table = self

@@ -294,10 +294,10 @@ impl TableMeta {
 /// The key ARN DynamoDB reports for a KMS-encrypted table: the given key, else the account's
 /// AWS-managed `aws/dynamodb` key.
 fn kms_key_arn(table_arn: &str, key: Option<&str>) -> String {
-    if let Some(key) = key {
-        if key.starts_with("arn:") {
-            return key.to_owned();
-        }
+    if let Some(key) = key
+        && key.starts_with("arn:")
+    {
+        return key.to_owned();
     }
     let parts = nimbus_core::arn::parse(table_arn);
     let (region, account) = parts.map_or(("us-east-1", "000000000000"), |a| (a.region, a.account));

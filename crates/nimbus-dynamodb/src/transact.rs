@@ -158,9 +158,10 @@ impl Dynamodb {
                             reasons.push(json!({"Code": "None"}));
                             let name = &step.write.table.meta.name;
                             let units = if matches!(step.write.change, Change::Check) {
-                                let mut c = Consumed::default();
-                                c.table = read_units(done.old.as_ref().map_or(0, item_size), true);
-                                c
+                                Consumed {
+                                    table: read_units(done.old.as_ref().map_or(0, item_size), true),
+                                    indexes: Vec::new(),
+                                }
                             } else {
                                 done.consumed
                             };

@@ -137,8 +137,10 @@ impl ItemWrite {
                 None => None,
             };
             let global = self.table.meta.gsis.iter().any(|g| g.name == index.name);
-            let projected_size =
-                |item: &Option<Item>| item.as_ref().map_or(0, |i| item_size(&self.table.project(index, i)));
+            let projected_size = |item: &Option<Item>| {
+                item.as_ref()
+                    .map_or(0, |i| item_size(&self.table.project(index, i)))
+            };
             if old_key.is_some() && old_key == new_key {
                 // The entry stays; it costs a write only when its projected attributes change.
                 let (before, after) = (
