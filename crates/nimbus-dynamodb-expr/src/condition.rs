@@ -93,6 +93,8 @@ pub(crate) enum Cond {
     Contains(Operand, Operand),
     /// Legacy `NOT_CONTAINS`.
     NotContains(Operand, Operand),
+    /// No condition (an empty legacy `Expected` or filter): always true.
+    Always,
     /// A function that is not a condition (`size`); only while parsing, reported as misused.
     Misused(String),
     /// A function call with invalid operands; only while parsing, the problem is reported.
@@ -161,6 +163,6 @@ fn collect_heads(cond: &Cond, out: &mut Vec<String>) {
         }
         Cond::Exists(p) | Cond::NotExists(p) => out.push(p.head().to_owned()),
         Cond::Type(o, _) => operand_heads(o, out),
-        Cond::Misused(_) | Cond::Invalid => {}
+        Cond::Always | Cond::Misused(_) | Cond::Invalid => {}
     }
 }

@@ -142,6 +142,7 @@ pub(crate) fn holds(cond: &Cond, item: &Item) -> bool {
             (Some(a), Some(b)) => !a.with(|a| b.with(|b| contains(a, b))),
             _ => true,
         },
+        Cond::Always => true,
         Cond::Misused(_) | Cond::Invalid => false,
     }
 }

@@ -44,6 +44,10 @@ pub use value::{AttrValue, Item, ValueError, item_from_json, item_to_json};
 #[cfg(test)]
 mod condition_tests;
 #[cfg(test)]
+mod key_projection_tests;
+#[cfg(test)]
+mod legacy_tests;
+#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod update_tests;

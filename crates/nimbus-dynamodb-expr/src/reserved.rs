@@ -1,8 +1,6 @@
 //! DynamoDB's reserved words ("Reserved words in DynamoDB" in the developer guide): used bare
 //! as attribute names in an expression they are an error; `#name` placeholders avoid them.
 
-use std::cmp::Ordering;
-
 /// The reserved words, upper case, sorted for binary search.
 const RESERVED: [&str; 573] = [
     "ABORT",
@@ -592,6 +590,8 @@ pub(crate) fn is_reserved(word: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::cmp::Ordering;
+
     use super::*;
 
     #[test]

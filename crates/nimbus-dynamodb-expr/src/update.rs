@@ -15,6 +15,10 @@ pub(crate) enum Action {
     Remove(Path),
     Add(Path, AttrValue),
     Delete(Path, AttrValue),
+    /// `AttributeUpdates` ADD: also appends to lists; its own type-mismatch error.
+    LegacyAdd(Path, AttrValue),
+    /// `AttributeUpdates` DELETE with a set value.
+    LegacyDelete(Path, AttrValue),
 }
 
 /// The right-hand side of `SET path = …`.
@@ -38,6 +42,10 @@ fn wrong_type() -> ExprError {
     ExprError::new("An operand in the update expression has an incorrect data type")
 }
 
+fn legacy_mismatch() -> ExprError {
+    ExprError::new("Type mismatch for attribute to update")
+}
+
 fn invalid_path() -> ExprError {
     ExprError::new("The document path provided in the update expression is invalid for update")
 }
@@ -59,6 +67,12 @@ impl Update {
                 Action::Remove(path) => removals.push(path),
                 Action::Add(path, value) => add(&mut next, path, value)?,
                 Action::Delete(path, value) => delete(&mut next, path, value)?,
+                Action::LegacyAdd(path, value) => {
+                    add(&mut next, path, value).map_err(|_| legacy_mismatch())?;
+                }
+                Action::LegacyDelete(path, value) => {
+                    delete(&mut next, path, value).map_err(|_| legacy_mismatch())?;
+                }
             }
         }
         // Later list indexes first, so each index still means what the original item had.
@@ -237,6 +251,8 @@ fn add(item: &mut Item, path: &Path, value: &AttrValue) -> Result<(), ExprError>
         (AttrValue::Ss(set), AttrValue::Ss(more)) => union(set, more),
         (AttrValue::Ns(set), AttrValue::Ns(more)) => union(set, more),
         (AttrValue::Bs(set), AttrValue::Bs(more)) => union(set, more),
+        // Only legacy `AttributeUpdates` ADD takes lists (update expressions have no L).
+        (AttrValue::L(list), AttrValue::L(more)) => list.extend(more.iter().cloned()),
         _ => return Err(wrong_type()),
     }
     Ok(())

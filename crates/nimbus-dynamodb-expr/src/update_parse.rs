@@ -195,7 +195,12 @@ fn set_operand(raw: Raw) -> SetOperand {
 impl Action {
     pub(crate) fn path(&self) -> &Path {
         match self {
-            Action::Set(p, _) | Action::Remove(p) | Action::Add(p, _) | Action::Delete(p, _) => p,
+            Action::Set(p, _)
+            | Action::Remove(p)
+            | Action::Add(p, _)
+            | Action::Delete(p, _)
+            | Action::LegacyAdd(p, _)
+            | Action::LegacyDelete(p, _) => p,
         }
     }
 }

@@ -40,6 +40,25 @@ impl ValueError {
             message: message.into(),
         }
     }
+
+    /// Whether AWS reports this as a `SerializationException` (malformed base64) rather
+    /// than a `ValidationException`.
+    pub fn is_serialization(&self) -> bool {
+        self.message.starts_with(BASE64_LENGTH) || self.message.starts_with(BASE64_CHARACTER)
+    }
+}
+
+const BASE64_LENGTH: &str = "Base64 encoded length is expected a multiple of 4 bytes but found: ";
+const BASE64_CHARACTER: &str = "Invalid last non-pad Base64 character dectected";
+
+/// Decodes a binary value; malformed base64 gets the (serialization) error AWS gives.
+fn decode_blob(text: &str) -> Result<Vec<u8>, ValueError> {
+    if !text.len().is_multiple_of(4) {
+        return Err(ValueError::new(format!("{BASE64_LENGTH}{}", text.len())));
+    }
+    STANDARD
+        .decode(text)
+        .map_err(|_| ValueError::new(BASE64_CHARACTER))
 }
 
 fn invalid() -> ValueError {
@@ -48,14 +67,55 @@ fn invalid() -> ValueError {
     )
 }
 
+/// Most levels of nesting a value may have (a scalar is one level, each map or list adds one).
+pub const MAX_DEPTH: usize = 32;
+
+fn invalid_param(detail: &str) -> ValueError {
+    ValueError::new(format!(
+        "One or more parameter values were invalid: {detail}"
+    ))
+}
+
+fn too_deep() -> ValueError {
+    ValueError::new(
+        "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit",
+    )
+}
+
+/// Whether a list has two equal elements.
+fn has_duplicate<T: PartialEq>(items: &[T]) -> bool {
+    items
+        .iter()
+        .enumerate()
+        .any(|(i, x)| items[i + 1..].contains(x))
+}
+
 impl AttrValue {
-    /// Reads the wire form of one value.
+    /// Reads the wire form of one value, validated as DynamoDB does.
     pub fn from_json(value: &Value) -> Result<AttrValue, ValueError> {
+        AttrValue::from_json_at(value, 1)
+    }
+
+    fn from_json_at(value: &Value, depth: usize) -> Result<AttrValue, ValueError> {
         let object = value.as_object().ok_or_else(invalid)?;
-        let mut members = object.iter();
-        let (Some((tag, inner)), None) = (members.next(), members.next()) else {
-            return Err(invalid());
-        };
+        if depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
+        let mut parsed = None;
+        // DynamoDB validates each member before complaining that there are several.
+        for (tag, inner) in object {
+            parsed = Some(AttrValue::member(tag, inner, depth)?);
+        }
+        match (parsed, object.len()) {
+            (Some(value), 1) => Ok(value),
+            (Some(_), _) => Err(ValueError::new(
+                "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
+            )),
+            (None, _) => Err(invalid()),
+        }
+    }
+
+    fn member(tag: &str, inner: &Value, depth: usize) -> Result<AttrValue, ValueError> {
         let text = || inner.as_str().ok_or_else(invalid);
         let strings = || -> Result<Vec<&str>, ValueError> {
             inner
@@ -65,30 +125,81 @@ impl AttrValue {
                 .map(|v| v.as_str().ok_or_else(invalid))
                 .collect()
         };
-        let blob = |text: &str| STANDARD.decode(text).map_err(|_| invalid());
-        Ok(match tag.as_str() {
+        Ok(match tag {
             "S" => AttrValue::S(text()?.to_owned()),
             "N" => AttrValue::N(Number::parse(text()?)?),
-            "B" => AttrValue::B(blob(text()?)?),
+            "B" => AttrValue::B(decode_blob(text()?)?),
             "BOOL" => AttrValue::Bool(inner.as_bool().ok_or_else(invalid)?),
-            "NULL" => AttrValue::Null,
-            "M" => AttrValue::M(item_from_json(inner)?),
+            "NULL" => match inner.as_bool() {
+                Some(true) => AttrValue::Null,
+                Some(false) => {
+                    return Err(invalid_param(
+                        "Null attribute value types must have the value of true",
+                    ));
+                }
+                None => return Err(invalid()),
+            },
+            "M" => AttrValue::M(
+                inner
+                    .as_object()
+                    .ok_or_else(invalid)?
+                    .iter()
+                    .map(|(name, v)| Ok((name.clone(), AttrValue::from_json_at(v, depth + 1)?)))
+                    .collect::<Result<_, ValueError>>()?,
+            ),
             "L" => AttrValue::L(
                 inner
                     .as_array()
                     .ok_or_else(invalid)?
                     .iter()
-                    .map(AttrValue::from_json)
+                    .map(|v| AttrValue::from_json_at(v, depth + 1))
                     .collect::<Result<_, _>>()?,
             ),
-            "SS" => AttrValue::Ss(strings()?.into_iter().map(str::to_owned).collect()),
-            "NS" => AttrValue::Ns(
-                strings()?
+            "SS" => {
+                let set = strings()?;
+                if set.is_empty() {
+                    return Err(invalid_param("An string set  may not be empty"));
+                }
+                if has_duplicate(&set) {
+                    return Err(invalid_param(&format!(
+                        "Input collection [{}] contains duplicates.",
+                        set.join(", ")
+                    )));
+                }
+                AttrValue::Ss(set.into_iter().map(str::to_owned).collect())
+            }
+            "NS" => {
+                let set = strings()?;
+                if set.is_empty() {
+                    return Err(invalid_param("An number set  may not be empty"));
+                }
+                let numbers: Vec<Number> = set
                     .into_iter()
                     .map(Number::parse)
-                    .collect::<Result<_, _>>()?,
-            ),
-            "BS" => AttrValue::Bs(strings()?.into_iter().map(blob).collect::<Result<_, _>>()?),
+                    .collect::<Result<_, _>>()?;
+                // Numbers are compared by value: "1" and "1.0" are duplicates.
+                if has_duplicate(&numbers) {
+                    return Err(ValueError::new("Input collection contains duplicates"));
+                }
+                AttrValue::Ns(numbers)
+            }
+            "BS" => {
+                let set = strings()?;
+                if set.is_empty() {
+                    return Err(invalid_param("Binary sets should not be empty"));
+                }
+                let blobs: Vec<Vec<u8>> = set
+                    .iter()
+                    .map(|t| decode_blob(t))
+                    .collect::<Result<_, _>>()?;
+                if has_duplicate(&blobs) {
+                    return Err(invalid_param(&format!(
+                        "Input collection [{}]of type BS contains duplicates.",
+                        set.join(", ")
+                    )));
+                }
+                AttrValue::Bs(blobs)
+            }
             _ => return Err(invalid()),
         })
     }
@@ -132,4 +243,101 @@ pub fn item_from_json(value: &Value) -> Result<Item, ValueError> {
 /// The wire form of an item.
 pub fn item_to_json(item: &Item) -> Value {
     Value::Object(item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn error(value: Value) -> String {
+        AttrValue::from_json(&value).unwrap_err().message
+    }
+
+    #[test]
+    fn rejects_what_dynamodb_rejects() {
+        // Messages from dynalite's validations (recorded against DynamoDB), and for nesting
+        // from dynoxide issue 110 (captured against DynamoDB).
+        for (value, message) in [
+            (
+                json!({}),
+                "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes",
+            ),
+            (
+                json!({"S": "a", "N": "1"}),
+                "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
+            ),
+            (
+                json!({"S": "a", "NULL": false}),
+                "One or more parameter values were invalid: Null attribute value types must have the value of true",
+            ),
+            (
+                json!({"NULL": false}),
+                "One or more parameter values were invalid: Null attribute value types must have the value of true",
+            ),
+            (
+                json!({"SS": []}),
+                "One or more parameter values were invalid: An string set  may not be empty",
+            ),
+            (
+                json!({"NS": []}),
+                "One or more parameter values were invalid: An number set  may not be empty",
+            ),
+            (
+                json!({"BS": []}),
+                "One or more parameter values were invalid: Binary sets should not be empty",
+            ),
+            (
+                json!({"SS": ["a", "b", "a"]}),
+                "One or more parameter values were invalid: Input collection [a, b, a] contains duplicates.",
+            ),
+            (
+                json!({"NS": ["1", "1.0"]}),
+                "Input collection contains duplicates",
+            ),
+            (
+                json!({"BS": ["YQ==", "YQ=="]}),
+                "One or more parameter values were invalid: Input collection [YQ==, YQ==]of type BS contains duplicates.",
+            ),
+            (
+                json!({"B": "YQ="}),
+                "Base64 encoded length is expected a multiple of 4 bytes but found: 3",
+            ),
+            (
+                json!({"L": [{"M": {"x": {"NULL": false}}}]}),
+                "One or more parameter values were invalid: Null attribute value types must have the value of true",
+            ),
+        ] {
+            assert_eq!(error(value.clone()), message, "{value}");
+        }
+        assert!(!ValueError::new("x").is_serialization());
+        assert!(ValueError::new(format!("{BASE64_LENGTH}3")).is_serialization());
+    }
+
+    #[test]
+    fn limits_nesting_to_32_levels() {
+        let nested = |wraps: usize| {
+            (0..wraps).fold(json!({"S": "leaf"}), |inner, i| {
+                if i % 2 == 0 {
+                    json!({"M": {"k": inner}})
+                } else {
+                    json!({"L": [inner]})
+                }
+            })
+        };
+        assert!(AttrValue::from_json(&nested(31)).is_ok());
+        assert_eq!(
+            error(nested(32)),
+            "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
+        );
+    }
+
+    #[test]
+    fn round_trips_every_type() {
+        let value = json!({"M": {"s": {"S": "x"}, "n": {"N": "1.5"}, "b": {"B": "AQI="},
+            "t": {"BOOL": true}, "z": {"NULL": true}, "l": {"L": [{"SS": ["a"]}]},
+            "ns": {"NS": ["1", "2"]}, "bs": {"BS": ["AQ=="]}}});
+        assert_eq!(AttrValue::from_json(&value).unwrap().to_json(), value);
+    }
 }
