@@ -21,6 +21,7 @@ mod service;
 mod settings;
 mod table;
 mod transact;
+mod ttl;
 mod write;
 
 use std::collections::HashMap;

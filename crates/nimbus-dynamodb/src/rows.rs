@@ -137,10 +137,12 @@ pub fn put_item(
     key: &StoredKey,
     size: usize,
     item: Vec<u8>,
+    expires: Option<i64>,
 ) -> Result<(), DbError> {
     tx.execute(
-        "INSERT INTO ddb_items (table_id, hash, pk, sk, size, item) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (table_id, hash, pk, sk) DO UPDATE SET size = excluded.size, item = excluded.item",
+        "INSERT INTO ddb_items (table_id, hash, pk, sk, size, item, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (table_id, hash, pk, sk) DO UPDATE
+         SET size = excluded.size, item = excluded.item, expires = excluded.expires",
         &[
             SqlValue::Integer(table_id),
             SqlValue::Integer(key.hash),
@@ -148,9 +150,69 @@ pub fn put_item(
             SqlValue::Blob(key.sk.clone()),
             SqlValue::Integer(i64::try_from(size).unwrap_or(i64::MAX)),
             SqlValue::Blob(item),
+            expires.into(),
         ],
     )?;
     Ok(())
+}
+
+pub fn set_expiry(tx: &mut dyn Tx, table_id: i64, key: &StoredKey, expires: Option<i64>) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE ddb_items SET expires = ?5 WHERE table_id = ?1 AND hash = ?2 AND pk = ?3 AND sk = ?4",
+        &[
+            SqlValue::Integer(table_id),
+            SqlValue::Integer(key.hash),
+            SqlValue::Blob(key.pk.clone()),
+            SqlValue::Blob(key.sk.clone()),
+            expires.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn clear_expiry(tx: &mut dyn Tx, table_id: i64) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE ddb_items SET expires = NULL WHERE table_id = ?1 AND expires IS NOT NULL",
+        &params![table_id],
+    )?;
+    Ok(())
+}
+
+/// Keys of up to `limit` items whose expiry is in `[since, until]`.
+pub fn expired_keys(
+    tx: &mut dyn Tx,
+    table_id: i64,
+    since: i64,
+    until: i64,
+    limit: i64,
+) -> Result<Vec<StoredKey>, DbError> {
+    let rows = tx.query(
+        "SELECT hash, pk, sk FROM ddb_items
+         WHERE table_id = ?1 AND expires IS NOT NULL AND expires >= ?2 AND expires <= ?3 LIMIT ?4",
+        &params![table_id, since, until, limit],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredKey {
+                hash: r.i64(0)?,
+                pk: r.blob(1)?.to_vec(),
+                sk: r.blob(2)?.to_vec(),
+            })
+        })
+        .collect()
+}
+
+/// Ids and definitions of every table with time to live enabled.
+pub fn ttl_tables(tx: &mut dyn Tx) -> Result<Vec<Table>, DbError> {
+    let rows = tx.query("SELECT id, meta FROM ddb_tables", &[])?;
+    let mut out = Vec::new();
+    for row in rows {
+        let meta = decode_meta(row.str(1)?)?;
+        if meta.ttl.as_ref().is_some_and(|t| t.enabled) {
+            out.push(Table { id: row.i64(0)?, meta });
+        }
+    }
+    Ok(out)
 }
 
 pub fn delete_item(tx: &mut dyn Tx, table_id: i64, key: &StoredKey) -> Result<(), DbError> {

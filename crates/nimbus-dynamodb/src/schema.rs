@@ -2,7 +2,8 @@
 //!
 //! Items are keyed by (table, hash of the partition key, partition key bytes, sort key bytes):
 //! key bytes sort as DynamoDB sorts them (see `keys`), and the hash orders a Scan and splits it
-//! into parallel segments the way DynamoDB's partitions do.
+//! into parallel segments the way DynamoDB's partitions do. `expires` is the item's
+//! time-to-live attribute (epoch seconds) while the table has TTL enabled, for the TTL sweep.
 
 use nimbus_store::Migration;
 
@@ -24,8 +25,10 @@ CREATE TABLE ddb_items (
     sk BLOB NOT NULL,
     size INTEGER NOT NULL,
     item BLOB NOT NULL,
+    expires INTEGER,
     PRIMARY KEY (table_id, hash, pk, sk)
 ) WITHOUT ROWID;
+CREATE INDEX ddb_items_expiry ON ddb_items (table_id, expires) WHERE expires IS NOT NULL;
 CREATE TABLE ddb_index_entries (
     table_id INTEGER NOT NULL,
     index_name TEXT NOT NULL,

@@ -7,7 +7,8 @@ use nimbus_model::dynamodb as wire;
 
 use crate::errors::{self, validation};
 use crate::table::TtlMeta;
-use crate::{Dynamodb, abort};
+use crate::write::{decode, expiry};
+use crate::{Dynamodb, abort, rows};
 
 const MAX_TAGS: usize = 50;
 const PITR_DAYS: i32 = 35;
@@ -25,7 +26,7 @@ impl Dynamodb {
             ));
         }
         let wanted = spec.clone();
-        self.change_table(ctx, &input.table_name, move |_, table| {
+        self.change_table(ctx, &input.table_name, move |tx, table| {
             let enabled = table.meta.ttl.as_ref().is_some_and(|t| t.enabled);
             match (wanted.enabled, enabled) {
                 (true, true) => abort(validation("TimeToLive is already enabled")),
@@ -35,6 +36,13 @@ impl Dynamodb {
                         attribute: wanted.attribute_name,
                         enabled: true,
                     });
+                    // Existing items become candidates for the sweep at once.
+                    for (key, bytes) in rows::all_items(tx, table.id)? {
+                        let expires = decode(&bytes).ok().and_then(|item| expiry(table, &item));
+                        if expires.is_some() {
+                            rows::set_expiry(tx, table.id, &key, expires)?;
+                        }
+                    }
                     Ok(())
                 }
                 (false, true) => {
@@ -46,6 +54,7 @@ impl Dynamodb {
                         ));
                     }
                     table.meta.ttl = None;
+                    rows::clear_expiry(tx, table.id)?;
                     Ok(())
                 }
             }

@@ -162,11 +162,24 @@ impl ItemWrite {
             }
         }
         match &new {
-            Some(item) => rows::put_item(tx, table_id, &self.key, new_size, encode(item))?,
+            Some(item) => {
+                let expires = expiry(&self.table, item);
+                rows::put_item(tx, table_id, &self.key, new_size, encode(item), expires)?;
+            }
             None if old.is_some() => rows::delete_item(tx, table_id, &self.key)?,
             None => {}
         }
         Ok(Ok(Written { old, new, consumed }))
+    }
+}
+
+/// The item's time-to-live attribute in epoch seconds, while the table has TTL enabled. Only
+/// a number counts, as DynamoDB's TTL only reads numbers.
+pub fn expiry(table: &Table, item: &Item) -> Option<i64> {
+    let ttl = table.meta.ttl.as_ref().filter(|t| t.enabled)?;
+    match item.get(&ttl.attribute)? {
+        nimbus_dynamodb_expr::AttrValue::N(n) => n.to_string().split('.').next()?.parse().ok(),
+        _ => None,
     }
 }
 

@@ -116,6 +116,7 @@ pub async fn compose(
     sns.spawn_workers(shutdown.clone());
 
     let dynamodb = Dynamodb::open(store.clone(), clock.clone()).await?;
+    dynamodb.spawn_workers(shutdown.clone());
 
     let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = vec![
         (
