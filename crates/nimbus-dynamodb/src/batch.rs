@@ -86,6 +86,8 @@ impl Dynamodb {
                             condition: None,
                             change: Change::Put(item),
                             want_old: false,
+                            now_ms: self.clock.now_ms(),
+                            by_ttl: false,
                         }
                     }
                     (None, Some(delete)) => {
@@ -98,6 +100,8 @@ impl Dynamodb {
                             condition: None,
                             change: Change::Delete,
                             want_old: false,
+                            now_ms: self.clock.now_ms(),
+                            by_ttl: false,
                         }
                     }
                     _ => {

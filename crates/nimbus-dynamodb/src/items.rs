@@ -79,6 +79,8 @@ impl Dynamodb {
             condition,
             change: Change::Put(item),
             want_old: return_values == "ALL_OLD",
+            now_ms: self.clock.now_ms(),
+            by_ttl: false,
         };
         let written = self
             .write_one(write)
@@ -113,6 +115,8 @@ impl Dynamodb {
             condition,
             change: Change::Delete,
             want_old: true,
+            now_ms: self.clock.now_ms(),
+            by_ttl: false,
         };
         let written = self
             .write_one(write)
@@ -161,6 +165,8 @@ impl Dynamodb {
             condition,
             change: Change::Update(update.map(Arc::new)),
             want_old: true,
+            now_ms: self.clock.now_ms(),
+            by_ttl: false,
         };
         let written = self
             .write_one(write)

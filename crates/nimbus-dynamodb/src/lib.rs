@@ -19,6 +19,7 @@ mod rows;
 mod schema;
 mod service;
 mod settings;
+mod streams;
 mod table;
 mod transact;
 mod ttl;
@@ -32,6 +33,7 @@ use nimbus_store::{DbError, ServiceStore, Store, TxError};
 use parking_lot::RwLock;
 
 pub use service::DynamodbService;
+pub use streams::StreamsService;
 pub use table::{Table, TableMeta};
 
 /// Names a table: account, region and table name.

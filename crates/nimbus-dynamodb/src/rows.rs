@@ -156,7 +156,12 @@ pub fn put_item(
     Ok(())
 }
 
-pub fn set_expiry(tx: &mut dyn Tx, table_id: i64, key: &StoredKey, expires: Option<i64>) -> Result<(), DbError> {
+pub fn set_expiry(
+    tx: &mut dyn Tx,
+    table_id: i64,
+    key: &StoredKey,
+    expires: Option<i64>,
+) -> Result<(), DbError> {
     tx.execute(
         "UPDATE ddb_items SET expires = ?5 WHERE table_id = ?1 AND hash = ?2 AND pk = ?3 AND sk = ?4",
         &[
@@ -209,7 +214,10 @@ pub fn ttl_tables(tx: &mut dyn Tx) -> Result<Vec<Table>, DbError> {
     for row in rows {
         let meta = decode_meta(row.str(1)?)?;
         if meta.ttl.as_ref().is_some_and(|t| t.enabled) {
-            out.push(Table { id: row.i64(0)?, meta });
+            out.push(Table {
+                id: row.i64(0)?,
+                meta,
+            });
         }
     }
     Ok(out)
@@ -514,6 +522,70 @@ pub fn record_transaction_token(
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (account, region, token) DO UPDATE SET fingerprint = excluded.fingerprint, created_at = excluded.created_at",
         &params![account, region, token, fingerprint, now_ms],
+    )?;
+    Ok(())
+}
+
+pub fn insert_stream_record(
+    tx: &mut dyn Tx,
+    table_id: i64,
+    label: &str,
+    record: &str,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO ddb_stream_records (table_id, label, record, created_at) VALUES (?1, ?2, ?3, ?4)",
+        &params![table_id, label, record, now_ms],
+    )?;
+    Ok(())
+}
+
+/// Records of a stream after `after` created since `since_ms`: (seq, record JSON, created).
+pub fn stream_records(
+    tx: &mut dyn Tx,
+    table_id: i64,
+    label: &str,
+    after: i64,
+    since_ms: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String, i64)>, DbError> {
+    let rows = tx.query(
+        "SELECT seq, record, created_at FROM ddb_stream_records
+         WHERE table_id = ?1 AND label = ?2 AND seq > ?3 AND created_at >= ?4 ORDER BY seq LIMIT ?5",
+        &params![table_id, label, after, since_ms, limit],
+    )?;
+    rows.iter()
+        .map(|r| Ok((r.i64(0)?, r.string(1)?, r.i64(2)?)))
+        .collect()
+}
+
+/// The first and last retained sequence of a stream.
+pub fn stream_bounds(
+    tx: &mut dyn Tx,
+    table_id: i64,
+    label: &str,
+    since_ms: i64,
+) -> Result<(Option<i64>, Option<i64>), DbError> {
+    let row = tx.query_one(
+        "SELECT MIN(seq), MAX(seq) FROM ddb_stream_records WHERE table_id = ?1 AND label = ?2 AND created_at >= ?3",
+        &params![table_id, label, since_ms],
+    )?;
+    match row {
+        Some(row) => Ok((row.opt_i64(0)?, row.opt_i64(1)?)),
+        None => Ok((None, None)),
+    }
+}
+
+/// The highest sequence ever written to any stream (records after it are new).
+pub fn last_stream_seq(tx: &mut dyn Tx) -> Result<i64, DbError> {
+    let row = tx.query_one("SELECT COALESCE(MAX(seq), 0) FROM ddb_stream_records", &[])?;
+    row.map_or(Ok(0), |r| r.i64(0))
+}
+
+pub fn trim_stream_records(tx: &mut dyn Tx, before_ms: i64) -> Result<(), DbError> {
+    tx.execute(
+        "DELETE FROM ddb_stream_records WHERE created_at < ?1",
+        &params![before_ms],
     )?;
     Ok(())
 }

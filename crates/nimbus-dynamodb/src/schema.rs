@@ -40,6 +40,15 @@ CREATE TABLE ddb_index_entries (
     sk BLOB NOT NULL,
     PRIMARY KEY (table_id, index_name, ihash, ipk, isk, pk, sk)
 ) WITHOUT ROWID;
+CREATE TABLE ddb_stream_records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    table_id INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    record TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX ddb_stream_records_stream ON ddb_stream_records (table_id, label, seq);
+CREATE INDEX ddb_stream_records_age ON ddb_stream_records (created_at);
 CREATE TABLE ddb_transaction_tokens (
     account TEXT NOT NULL,
     region TEXT NOT NULL,
@@ -57,4 +66,5 @@ pub const TABLES: &[&str] = &[
     "ddb_items",
     "ddb_index_entries",
     "ddb_transaction_tokens",
+    "ddb_stream_records",
 ];

@@ -101,6 +101,8 @@ impl Dynamodb {
                 condition,
                 change,
                 want_old: false,
+                now_ms: self.clock.now_ms(),
+                by_ttl: false,
             },
         })
     }

@@ -20,7 +20,10 @@ const FIVE_YEARS_SECS: i64 = 5 * 365 * 24 * 3600;
 
 impl Dynamodb {
     /// Starts the TTL sweep; it stops when `shutdown` turns true.
-    pub fn spawn_workers(self: &Arc<Self>, mut shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    pub fn spawn_workers(
+        self: &Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
         let ddb = Arc::clone(self);
         let sweeper = tokio::spawn(async move {
             let mut clock_moved = ddb.clock.moved();
@@ -43,7 +46,16 @@ impl Dynamodb {
 
     /// Deletes every item whose time to live has passed; returns how many.
     pub async fn sweep_expired(&self) -> Result<usize, ServiceError> {
-        let now = self.clock.now_secs();
+        let now_ms = self.clock.now_ms();
+        let now = now_ms.div_euclid(1000);
+        self.db
+            .write(move |tx| {
+                Ok(rows::trim_stream_records(
+                    tx,
+                    now_ms - crate::streams::RETENTION_MS,
+                )?)
+            })
+            .await?;
         let since = now - FIVE_YEARS_SECS;
         let tables = self.db.read(rows::ttl_tables)?;
         let mut deleted = 0;
@@ -68,7 +80,8 @@ impl Dynamodb {
                                 continue;
                             };
                             let item = decode(&bytes)?;
-                            if !expiry(&table, &item).is_some_and(|at| (since..=now).contains(&at)) {
+                            if !expiry(&table, &item).is_some_and(|at| (since..=now).contains(&at))
+                            {
                                 rows::set_expiry(tx, table.id, &key, expiry(&table, &item))?;
                                 continue;
                             }
@@ -79,6 +92,8 @@ impl Dynamodb {
                                 condition: None,
                                 change: Change::Delete,
                                 want_old: true,
+                                now_ms,
+                                by_ttl: true,
                             };
                             if write.apply(tx)?.is_ok() {
                                 done += 1;

@@ -39,6 +39,10 @@ pub struct ItemWrite {
     pub change: Change,
     /// Whether the caller needs the old item even when nothing else does.
     pub want_old: bool,
+    /// When the write happens (server clock), for its stream record.
+    pub now_ms: i64,
+    /// A deletion by the TTL sweep: its stream record names the service as the actor.
+    pub by_ttl: bool,
 }
 
 /// The item before and after a write.
@@ -72,6 +76,7 @@ pub fn encode(item: &Item) -> Vec<u8> {
 impl ItemWrite {
     fn needs_old(&self) -> bool {
         self.want_old
+            || self.table.meta.stream.as_ref().is_some_and(|s| s.enabled)
             || self.condition.is_some()
             || !matches!(self.change, Change::Put(_))
             || self.table.indexes().next().is_some()
@@ -168,6 +173,9 @@ impl ItemWrite {
             }
             None if old.is_some() => rows::delete_item(tx, table_id, &self.key)?,
             None => {}
+        }
+        if old != new {
+            crate::streams::record_change(tx, self, old.as_ref(), new.as_ref())?;
         }
         Ok(Ok(Written { old, new, consumed }))
     }

@@ -8,11 +8,12 @@ use std::time::Duration;
 use anyhow::Result;
 use nimbus_core::effects::{FunctionInvoker, FunctionUrlHandler};
 use nimbus_core::{Clock, CredentialLookup, Service};
-use nimbus_dynamodb::{Dynamodb, DynamodbService};
+use nimbus_dynamodb::{Dynamodb, DynamodbService, StreamsService};
 use nimbus_iam::{Iam, IamService, StsService};
 use nimbus_lambda::{Lambda, LambdaConfig, LambdaInvoker, LambdaService, LambdaUrls};
 use nimbus_logs::{Logs, LogsService, LogsWriter};
 use nimbus_model::ServiceModel;
+use nimbus_model::dynamodbstreams::DynamodbstreamsHandler;
 use nimbus_model::iam::IamHandler;
 use nimbus_model::lambda::LambdaHandler;
 use nimbus_model::logs::LogsHandler;
@@ -142,6 +143,10 @@ pub async fn compose(
         (
             Arc::new(LogsHandler::new(LogsService(logs))),
             &nimbus_model::logs::SERVICE,
+        ),
+        (
+            Arc::new(DynamodbstreamsHandler::new(StreamsService(Arc::clone(&dynamodb)))),
+            &nimbus_model::dynamodbstreams::SERVICE,
         ),
         (
             Arc::new(DynamodbService(dynamodb)),
