@@ -1,6 +1,8 @@
 //! DynamoDB tables in the store. Times are epoch milliseconds read from the server clock.
 //!
-//! Items are keyed by (table, hash of the partition key, partition key bytes, sort key bytes):
+//! Items (a rowid table, so kilobyte payloads stay on their own pages rather than spilling
+//! out of a key-ordered tree) are keyed by (table, hash of the partition key, partition key
+//! bytes, sort key bytes):
 //! key bytes sort as DynamoDB sorts them (see `keys`), and the hash orders a Scan and splits it
 //! into parallel segments the way DynamoDB's partitions do. `expires` is the item's
 //! time-to-live attribute (epoch seconds) while the table has TTL enabled, for the TTL sweep.
@@ -19,15 +21,16 @@ CREATE TABLE ddb_tables (
     UNIQUE (account, region, name)
 );
 CREATE TABLE ddb_items (
+    id INTEGER PRIMARY KEY,
     table_id INTEGER NOT NULL,
     hash INTEGER NOT NULL,
     pk BLOB NOT NULL,
     sk BLOB NOT NULL,
     size INTEGER NOT NULL,
     item BLOB NOT NULL,
-    expires INTEGER,
-    PRIMARY KEY (table_id, hash, pk, sk)
-) WITHOUT ROWID;
+    expires INTEGER
+);
+CREATE UNIQUE INDEX ddb_items_key ON ddb_items (table_id, hash, pk, sk);
 CREATE INDEX ddb_items_expiry ON ddb_items (table_id, expires) WHERE expires IS NOT NULL;
 CREATE TABLE ddb_index_entries (
     table_id INTEGER NOT NULL,

@@ -23,15 +23,15 @@ const ITERATOR_TTL_MS: i64 = 15 * 60 * 1000;
 const MAX_RECORDS: i64 = 1000;
 const SHARD_ID: &str = "shardId-00000001000000000000-00000001";
 /// Sequence numbers are the stored sequence plus this, so they have DynamoDB's 21 digits.
-const SEQUENCE_BASE: i64 = 100_000_000_000_000_000;
+const SEQUENCE_BASE: i128 = 100_000_000_000_000_000_000;
 
 fn sequence_number(seq: i64) -> String {
-    format!("{}{:018}", 100 + seq / SEQUENCE_BASE, seq % SEQUENCE_BASE)
+    (SEQUENCE_BASE + i128::from(seq)).to_string()
 }
 
 fn parse_sequence(text: &str) -> Option<i64> {
     let value: i128 = text.parse().ok()?;
-    i64::try_from(value - 100 * i128::from(SEQUENCE_BASE))
+    i64::try_from(value - SEQUENCE_BASE)
         .ok()
         .filter(|s| *s >= 0)
 }
@@ -76,7 +76,7 @@ pub fn record_change(
     let mut record = json!({ "eventName": event, "dynamodb": dynamodb });
     if write.by_ttl {
         record["userIdentity"] =
-            json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"});
+            json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"});
     }
     rows::insert_stream_record(
         tx,
