@@ -188,13 +188,12 @@ impl DynamodbstreamsApi for StreamsService {
                 });
             }
         }
-        if let Some(start) = &input.exclusive_start_stream_arn {
-            if let Some(at) = streams
+        if let Some(start) = &input.exclusive_start_stream_arn
+            && let Some(at) = streams
                 .iter()
                 .position(|s| s.stream_arn.as_ref() == Some(start))
-            {
-                streams.drain(..=at);
-            }
+        {
+            streams.drain(..=at);
         }
         let more = streams.len() > limit;
         streams.truncate(limit);

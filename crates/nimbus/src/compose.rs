@@ -145,7 +145,9 @@ pub async fn compose(
             &nimbus_model::logs::SERVICE,
         ),
         (
-            Arc::new(DynamodbstreamsHandler::new(StreamsService(Arc::clone(&dynamodb)))),
+            Arc::new(DynamodbstreamsHandler::new(StreamsService(Arc::clone(
+                &dynamodb,
+            )))),
             &nimbus_model::dynamodbstreams::SERVICE,
         ),
         (
