@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=00";
 const AWS_JSON_1_0: &str = "application/x-amz-json-1.0";
 const SNS_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=00";
+const DYNAMODB_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00";
 const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 
 /// Where the server listens, from its `listening on http://…` line.
@@ -103,6 +104,19 @@ impl Connection {
             .header(header::CONTENT_TYPE, AWS_JSON_1_0)
             .header("x-amz-target", format!("AmazonSQS.{operation}"))
             .header(header::AUTHORIZATION, AUTHORIZATION)
+            .body(Full::new(body))?;
+        self.exchange(request).await
+    }
+
+    /// `POST /` with `X-Amz-Target: DynamoDB_20120810.<operation>` and a JSON body.
+    pub async fn dynamodb(&mut self, operation: &str, body: Bytes) -> Result<Reply> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/")
+            .header(header::HOST, &self.authority)
+            .header(header::CONTENT_TYPE, AWS_JSON_1_0)
+            .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
+            .header(header::AUTHORIZATION, DYNAMODB_AUTHORIZATION)
             .body(Full::new(body))?;
         self.exchange(request).await
     }

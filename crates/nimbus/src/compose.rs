@@ -8,10 +8,12 @@ use std::time::Duration;
 use anyhow::Result;
 use nimbus_core::effects::{FunctionInvoker, FunctionUrlHandler, QueueSender};
 use nimbus_core::{Clock, CredentialLookup, Service};
+use nimbus_dynamodb::{Dynamodb, DynamodbService, StreamsService};
 use nimbus_iam::{Iam, IamService, StsService};
 use nimbus_lambda::{Lambda, LambdaConfig, LambdaInvoker, LambdaService, LambdaUrls};
 use nimbus_logs::{Logs, LogsService, LogsWriter};
 use nimbus_model::ServiceModel;
+use nimbus_model::dynamodbstreams::DynamodbstreamsHandler;
 use nimbus_model::iam::IamHandler;
 use nimbus_model::lambda::LambdaHandler;
 use nimbus_model::logs::LogsHandler;
@@ -123,6 +125,9 @@ pub async fn compose(
     lambda.spawn_workers(shutdown.clone());
     lambda_metrics(metrics, &lambda);
 
+    let dynamodb = Dynamodb::open(store.clone(), clock.clone()).await?;
+    dynamodb.spawn_workers(shutdown.clone());
+
     let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = vec![
         (
             Arc::new(SqsHandler::new(SqsService(sqs))),
@@ -147,6 +152,16 @@ pub async fn compose(
         (
             Arc::new(LogsHandler::new(LogsService(logs))),
             &nimbus_model::logs::SERVICE,
+        ),
+        (
+            Arc::new(DynamodbstreamsHandler::new(StreamsService(Arc::clone(
+                &dynamodb,
+            )))),
+            &nimbus_model::dynamodbstreams::SERVICE,
+        ),
+        (
+            Arc::new(DynamodbService(dynamodb)),
+            &nimbus_model::dynamodb::SERVICE,
         ),
     ];
     let admin_pages = vec![("sns/", sns_pages(sns))];
