@@ -82,7 +82,7 @@ impl Sqs {
             if running.is_some() {
                 return abort(errors::unsupported_operation("There is already a task running. Only one active task is allowed for a source queue arn at a given time."));
             }
-            let to_move = crate::receive::counts(tx, source.id, now)?.iter().sum::<i64>();
+            let to_move = crate::receive::counts(tx, &source, now)?.iter().sum::<i64>();
             tx.execute(
                 "INSERT INTO sqs_move_tasks (handle, account, region, source_arn, destination_arn, max_per_second, status, to_move, started_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'RUNNING', ?7, ?8)",

@@ -221,7 +221,7 @@ impl Sqs {
                 || wanted("ApproximateNumberOfMessagesNotVisible")
                 || wanted("ApproximateNumberOfMessagesDelayed")
             {
-                crate::receive::counts(tx, queue.id, now)?
+                crate::receive::counts(tx, &queue, now)?
             } else {
                 [0; 3]
             };

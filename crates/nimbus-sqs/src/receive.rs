@@ -449,13 +449,14 @@ fn attribute_wanted(patterns: &[String], name: &str) -> bool {
     })
 }
 
-/// Counts of receivable, in-flight and delayed messages.
-pub fn counts(tx: &mut dyn Tx, queue_id: i64, now: i64) -> Result<[i64; 3], DbError> {
+/// Counts of receivable, in-flight and delayed messages. Messages past the queue's retention
+/// period are gone even before the sweep deletes them.
+pub fn counts(tx: &mut dyn Tx, queue: &Queue, now: i64) -> Result<[i64; 3], DbError> {
     let row = tx.query_one(
         "SELECT COALESCE(SUM(visible_at <= ?2), 0), COALESCE(SUM(visible_at > ?2 AND receive_count > 0), 0),
                 COALESCE(SUM(visible_at > ?2 AND receive_count = 0), 0)
-         FROM sqs_messages WHERE queue_id = ?1",
-        &params![queue_id, now],
+         FROM sqs_messages WHERE queue_id = ?1 AND sent_at > ?3",
+        &params![queue.id, now, now - queue.retention_ms()],
     )?;
     match row {
         Some(row) => Ok([row.i64(0)?, row.i64(1)?, row.i64(2)?]),
