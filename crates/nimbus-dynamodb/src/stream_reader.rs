@@ -61,9 +61,10 @@ impl StreamReader for StreamsService {
             };
             let since = self.0.clock.now_ms() - RETENTION_MS;
             let limit = i64::try_from(max).unwrap_or(i64::MAX);
-            let found = self.0.db.read(|tx| {
-                rows::stream_records(tx, table.id, &label, after, since, limit)
-            })?;
+            let found = self
+                .0
+                .db
+                .read(|tx| rows::stream_records(tx, table.id, &label, after, since, limit))?;
             found
                 .into_iter()
                 .map(|(seq, text, created_ms)| {

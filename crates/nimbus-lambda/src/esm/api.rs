@@ -11,7 +11,8 @@ use nimbus_store::TxError;
 use super::filter::Filters;
 use super::sqs::is_queue_arn;
 use super::store::{self, ListQuery};
-use super::{MappingRecord, MappingState};
+use super::stream_api::{self, StreamChanges, is_stream_arn};
+use super::{MappingRecord, MappingState, StreamSettings};
 use crate::record::{function_arn, parse_function_ref};
 use crate::{Lambda, errors};
 
@@ -46,6 +47,26 @@ fn refuse_stream_parameters(given: &[(&str, bool)]) -> Result<(), ServiceError> 
     }
 }
 
+/// AWS's answer to a second mapping of the same source and function.
+fn duplicate(stored: &MappingRecord, existing: &str) -> ServiceError {
+    let function = stored
+        .function_arn
+        .rsplit(":function:")
+        .next()
+        .unwrap_or_default();
+    wire::errors::resource_conflict_exception(if stored.stream.is_some() {
+        format!(
+            "The event source arn (\" {} \") and function (\" {function} \") provided mapping already exists. Please update or delete the existing mapping with UUID {existing}",
+            stored.source_arn
+        )
+    } else {
+        format!(
+            "An event source mapping with SQS arn (\" {} \") and function (\" {function} \") already exists. Please update or delete the existing mapping with UUID {existing}",
+            stored.source_arn
+        )
+    })
+}
+
 /// The ARN a mapping keeps for `FunctionName`: qualified when the name carries a qualifier.
 /// The function must exist; its qualifier is checked as every other Lambda operation does.
 fn resolve_function(
@@ -65,6 +86,7 @@ fn resolve_function(
 
 /// Applies changes to a mapping and checks the result against the queue.
 fn apply(record: &mut MappingRecord, changes: Changes, fifo: bool) -> Result<(), ServiceError> {
+    let stream = record.stream.is_some();
     if let Some(size) = changes.batch_size {
         if !(1..=MAX_BATCH_SIZE).contains(&size) {
             return Err(errors::invalid(format!(
@@ -93,7 +115,7 @@ fn apply(record: &mut MappingRecord, changes: Changes, fifo: bool) -> Result<(),
         }
         record.report_batch_item_failures = !types.is_empty();
     }
-    if let Some(scaling) = changes.scaling {
+    if let Some(scaling) = changes.scaling.filter(|_| !stream) {
         record.max_concurrency = match scaling.maximum_concurrency {
             None => None,
             Some(m) if (2..=1000).contains(&m) => u32::try_from(m).ok(),
@@ -126,7 +148,7 @@ fn apply(record: &mut MappingRecord, changes: Changes, fifo: bool) -> Result<(),
                 "MaximumBatchingWindowInSeconds is not supported for FIFO queues.",
             ));
         }
-    } else if record.batch_size > 10 && record.batching_window_secs == 0 {
+    } else if !stream && record.batch_size > 10 && record.batching_window_secs == 0 {
         return Err(errors::invalid(
             "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
         ));
@@ -175,9 +197,12 @@ impl Lambda {
         let Some(source_arn) = input.event_source_arn.clone() else {
             return Err(errors::invalid("Unrecognized event source."));
         };
+        if is_stream_arn(&source_arn) {
+            return self.create_stream_mapping(ctx, source_arn, input).await;
+        }
         if !is_queue_arn(&source_arn) {
             return Err(errors::invalid(
-                "Unrecognized event source: nimbus maps Amazon SQS queues so far.",
+                "Unrecognized event source: nimbus maps Amazon SQS queues and DynamoDB streams.",
             ));
         }
         refuse_stream_parameters(&[
@@ -248,6 +273,7 @@ impl Lambda {
             state_reason: "USER_INITIATED".into(),
             last_modified_ms: self.clock.now_ms(),
             generation: 1,
+            stream: None,
         };
         let changes = Changes {
             batch_size: input.batch_size,
@@ -258,16 +284,19 @@ impl Lambda {
         };
         apply(&mut record, changes, queue.fifo)?;
         self.check_timeouts(ctx, &record.function_arn, queue.visibility_timeout_secs)?;
+        self.insert_mapping(record).await
+    }
+
+    /// Stores a new mapping unless its source and function are mapped already.
+    async fn insert_mapping(
+        self: &Arc<Self>,
+        record: MappingRecord,
+    ) -> Result<MappingRecord, ServiceError> {
         let stored = record.clone();
         self.db
             .write(move |tx| {
                 if let Some(existing) = store::find_pair(tx, &stored)? {
-                    return Err(TxError::Abort(wire::errors::resource_conflict_exception(format!(
-                        "An event source mapping with SQS arn (\" {} \") and function (\" {} \") already exists. Please update or delete the existing mapping with UUID {}",
-                        stored.source_arn,
-                        stored.function_arn.rsplit(":function:").next().unwrap_or_default(),
-                        existing.uuid
-                    ))));
+                    return Err(TxError::Abort(duplicate(&stored, &existing.uuid)));
                 }
                 store::put(tx, &stored).map_err(TxError::Db)
             })
@@ -325,6 +354,10 @@ impl Lambda {
         ctx: &RequestContext,
         input: wire::UpdateEventSourceMappingRequest,
     ) -> Result<MappingRecord, ServiceError> {
+        let mut record = self.get_mapping(ctx, &input.uuid)?;
+        if record.stream.is_some() {
+            return self.update_stream_mapping(ctx, record, input).await;
+        }
         refuse_stream_parameters(&[
             (
                 "ParallelizationFactor",
@@ -364,7 +397,6 @@ impl Lambda {
                 input.document_db_event_source_config.is_some(),
             ),
         ])?;
-        let mut record = self.get_mapping(ctx, &input.uuid)?;
         if record.state == MappingState::Deleting {
             return Err(wire::errors::resource_in_use_exception(format!(
                 "Cannot update the event source mapping {} because it is being deleted.",
@@ -384,12 +416,22 @@ impl Lambda {
         };
         apply(&mut record, changes, queue.fifo)?;
         self.check_timeouts(ctx, &record.function_arn, queue.visibility_timeout_secs)?;
-        record.state = match input.enabled {
+        self.finish_update(record, input.enabled).await
+    }
+
+    /// Moves an updated mapping into its next state and stores it.
+    async fn finish_update(
+        self: &Arc<Self>,
+        mut record: MappingRecord,
+        enabled: Option<bool>,
+    ) -> Result<MappingRecord, ServiceError> {
+        let input_enabled = enabled;
+        record.state = match input_enabled {
             Some(true) if !record.enabled => MappingState::Enabling,
             Some(false) if record.enabled => MappingState::Disabling,
             _ => MappingState::Updating,
         };
-        if let Some(enabled) = input.enabled {
+        if let Some(enabled) = input_enabled {
             record.enabled = enabled;
         }
         record.state_reason = "USER_INITIATED".into();
@@ -426,14 +468,14 @@ impl Lambda {
                             "The event source mapping was changed by another request. Read it again and retry.",
                         )))
                     }
-                    Some(_) => {
+                    Some(current) => {
+                        let mut stored = stored.clone();
+                        // The poller owns the checkpoint; a settings change must not move it back.
+                        if let (Some(settings), Some(now)) = (stored.stream.as_mut(), current.stream) {
+                            settings.checkpoint = now.checkpoint;
+                        }
                         if let Some(other) = store::find_pair(tx, &stored)? {
-                            return Err(TxError::Abort(wire::errors::resource_conflict_exception(format!(
-                                "An event source mapping with SQS arn (\" {} \") and function (\" {} \") already exists. Please update or delete the existing mapping with UUID {}",
-                                stored.source_arn,
-                                stored.function_arn.rsplit(":function:").next().unwrap_or_default(),
-                                other.uuid
-                            ))));
+                            return Err(TxError::Abort(duplicate(&stored, &other.uuid)));
                         }
                         store::put(tx, &stored).map_err(TxError::Db)
                     }
@@ -451,7 +493,7 @@ pub(crate) fn configuration(record: &MappingRecord) -> wire::EventSourceMappingC
         "arn:aws:lambda:{}:{}:event-source-mapping:{}",
         record.region, record.account, record.uuid
     );
-    wire::EventSourceMappingConfiguration {
+    let mut config = wire::EventSourceMappingConfiguration {
         uuid: Some(record.uuid.clone()),
         batch_size: i32::try_from(record.batch_size).ok(),
         maximum_batching_window_in_seconds: i32::try_from(record.batching_window_secs).ok(),
@@ -481,5 +523,194 @@ pub(crate) fn configuration(record: &MappingRecord) -> wire::EventSourceMappingC
         }),
         event_source_mapping_arn: Some(esm_arn),
         ..Default::default()
+    };
+    if let Some(stream) = &record.stream {
+        stream_api::describe(stream, &mut config);
+    }
+    config
+}
+
+impl Lambda {
+    /// The stream a mapping reads; a missing stream is refused the way AWS reports it.
+    async fn check_stream(
+        &self,
+        ctx: &RequestContext,
+        stream_arn: &str,
+    ) -> Result<nimbus_core::effects::StreamShard, ServiceError> {
+        let Some(streams) = self.event_sources.streams.get() else {
+            return Err(errors::invalid("Unrecognized event source."));
+        };
+        streams
+            .describe_shard(&ctx.account_id, &ctx.region, stream_arn)
+            .await
+            .map_err(|_| errors::invalid(format!("Stream not found: {stream_arn}")))
+    }
+
+    async fn create_stream_mapping(
+        self: &Arc<Self>,
+        ctx: &RequestContext,
+        source_arn: String,
+        input: wire::CreateEventSourceMappingRequest,
+    ) -> Result<MappingRecord, ServiceError> {
+        refuse_queue_parameters(&input)?;
+        let position = stream_api::starting_position(input.starting_position.as_deref())?;
+        let function_arn = resolve_function(self, ctx, &input.function_name)?;
+        let shard = self.check_stream(ctx, &source_arn).await?;
+        let checkpoint = match position.as_str() {
+            "LATEST" => shard.latest_sequence_number,
+            _ => None,
+        };
+        let mut record = MappingRecord {
+            uuid: nimbus_core::ids::uuid(),
+            account: ctx.account_id.clone(),
+            region: ctx.region.clone(),
+            source_arn,
+            function_arn,
+            batch_size: stream_api::DEFAULT_BATCH_SIZE,
+            batching_window_secs: 0,
+            report_batch_item_failures: false,
+            max_concurrency: None,
+            filters: Vec::new(),
+            enabled: input.enabled.unwrap_or(true),
+            state: MappingState::Creating,
+            state_reason: "USER_INITIATED".into(),
+            last_modified_ms: self.clock.now_ms(),
+            generation: 1,
+            stream: Some(StreamSettings {
+                starting_position: position,
+                parallelization_factor: 1,
+                bisect_on_error: false,
+                max_retry_attempts: -1,
+                max_record_age_secs: -1,
+                on_failure: None,
+                checkpoint,
+            }),
+        };
+        let changes = Changes {
+            batch_size: input.batch_size,
+            batching_window: input.maximum_batching_window_in_seconds,
+            response_types: input.function_response_types,
+            scaling: None,
+            filters: input.filter_criteria,
+        };
+        apply(&mut record, changes, false)?;
+        let stream_changes = StreamChanges {
+            parallelization_factor: input.parallelization_factor,
+            bisect_on_error: input.bisect_batch_on_function_error,
+            max_retry_attempts: input.maximum_retry_attempts,
+            max_record_age: input.maximum_record_age_in_seconds,
+            tumbling_window: input.tumbling_window_in_seconds,
+            destination: input.destination_config,
+            scaling: input.scaling_config,
+        };
+        if let Some(settings) = record.stream.as_mut() {
+            stream_api::apply_stream(settings, stream_changes)?;
+        }
+        self.insert_mapping(record).await
+    }
+
+    async fn update_stream_mapping(
+        self: &Arc<Self>,
+        ctx: &RequestContext,
+        mut record: MappingRecord,
+        input: wire::UpdateEventSourceMappingRequest,
+    ) -> Result<MappingRecord, ServiceError> {
+        refuse_stream_update_parameters(&input)?;
+        if record.state == MappingState::Deleting {
+            return Err(wire::errors::resource_in_use_exception(format!(
+                "Cannot update the event source mapping {} because it is being deleted.",
+                record.uuid
+            )));
+        }
+        if let Some(name) = &input.function_name {
+            record.function_arn = resolve_function(self, ctx, name)?;
+        }
+        let changes = Changes {
+            batch_size: input.batch_size,
+            batching_window: input.maximum_batching_window_in_seconds,
+            response_types: input.function_response_types,
+            scaling: None,
+            filters: input.filter_criteria,
+        };
+        apply(&mut record, changes, false)?;
+        let stream_changes = StreamChanges {
+            parallelization_factor: input.parallelization_factor,
+            bisect_on_error: input.bisect_batch_on_function_error,
+            max_retry_attempts: input.maximum_retry_attempts,
+            max_record_age: input.maximum_record_age_in_seconds,
+            tumbling_window: input.tumbling_window_in_seconds,
+            destination: input.destination_config,
+            scaling: input.scaling_config,
+        };
+        if let Some(settings) = record.stream.as_mut() {
+            stream_api::apply_stream(settings, stream_changes)?;
+        }
+        self.finish_update(record, input.enabled).await
+    }
+}
+
+/// Parameters of queue, Kafka, MQ and DocumentDB sources, which AWS refuses for streams.
+fn refuse_queue_parameters(
+    input: &wire::CreateEventSourceMappingRequest,
+) -> Result<(), ServiceError> {
+    refuse_for_streams(&[
+        (
+            "StartingPositionTimestamp",
+            input.starting_position_timestamp.is_some(),
+        ),
+        ("Topics", input.topics.is_some()),
+        ("Queues", input.queues.is_some()),
+        (
+            "SourceAccessConfigurations",
+            input.source_access_configurations.is_some(),
+        ),
+        (
+            "SelfManagedEventSource",
+            input.self_managed_event_source.is_some(),
+        ),
+        (
+            "AmazonManagedKafkaEventSourceConfig",
+            input.amazon_managed_kafka_event_source_config.is_some(),
+        ),
+        (
+            "SelfManagedKafkaEventSourceConfig",
+            input.self_managed_kafka_event_source_config.is_some(),
+        ),
+        (
+            "DocumentDBEventSourceConfig",
+            input.document_db_event_source_config.is_some(),
+        ),
+    ])
+}
+
+fn refuse_stream_update_parameters(
+    input: &wire::UpdateEventSourceMappingRequest,
+) -> Result<(), ServiceError> {
+    refuse_for_streams(&[
+        (
+            "SourceAccessConfigurations",
+            input.source_access_configurations.is_some(),
+        ),
+        (
+            "AmazonManagedKafkaEventSourceConfig",
+            input.amazon_managed_kafka_event_source_config.is_some(),
+        ),
+        (
+            "SelfManagedKafkaEventSourceConfig",
+            input.self_managed_kafka_event_source_config.is_some(),
+        ),
+        (
+            "DocumentDBEventSourceConfig",
+            input.document_db_event_source_config.is_some(),
+        ),
+    ])
+}
+
+fn refuse_for_streams(given: &[(&str, bool)]) -> Result<(), ServiceError> {
+    match given.iter().find(|(_, present)| *present) {
+        Some((name, _)) => Err(errors::invalid(format!(
+            "Unsupported {name} parameter for an Amazon DynamoDB Streams event source."
+        ))),
+        None => Ok(()),
     }
 }
