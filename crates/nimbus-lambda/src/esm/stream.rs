@@ -181,6 +181,10 @@ impl Poller {
         }]);
         let mut backoff = FIRST_BACKOFF;
         while let Some(mut pending) = queue.pop_front() {
+            // A stopped poller (mapping changed or deleted) must not invoke again.
+            if *self.stop.borrow() {
+                return false;
+            }
             if let Some(expired) = self.expired(&pending.records) {
                 let rest = pending.records.split_off(expired);
                 let old = std::mem::replace(&mut pending.records, rest);
