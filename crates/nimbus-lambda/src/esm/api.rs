@@ -1,4 +1,5 @@
-//! CreateEventSourceMapping, Get, List, Update and Delete: AWS's checks for SQS sources, and
+//! CreateEventSourceMapping, Get, List, Update and Delete: AWS's checks for SQS sources (stream
+//! sources branch off to [`super::stream_mapping`]), and
 //! the `EventSourceMappingConfiguration` clients read back.
 
 use std::sync::Arc;
@@ -11,8 +12,8 @@ use nimbus_store::TxError;
 use super::filter::Filters;
 use super::sqs::is_queue_arn;
 use super::store::{self, ListQuery};
-use super::stream_api::{self, StreamChanges, is_stream_arn};
-use super::{MappingRecord, MappingState, StreamSettings};
+use super::stream_api::{self, is_stream_arn};
+use super::{MappingRecord, MappingState};
 use crate::record::{function_arn, parse_function_ref};
 use crate::{Lambda, errors};
 
@@ -29,12 +30,12 @@ fn not_found() -> ServiceError {
 
 /// The settings a create or an update may change, before they are merged and checked.
 #[derive(Default)]
-struct Changes {
-    batch_size: Option<i32>,
-    batching_window: Option<i32>,
-    response_types: Option<Vec<String>>,
-    scaling: Option<wire::ScalingConfig>,
-    filters: Option<wire::FilterCriteria>,
+pub(super) struct Changes {
+    pub batch_size: Option<i32>,
+    pub batching_window: Option<i32>,
+    pub response_types: Option<Vec<String>>,
+    pub scaling: Option<wire::ScalingConfig>,
+    pub filters: Option<wire::FilterCriteria>,
 }
 
 /// Parameters that only stream, Kafka or MQ sources take; AWS refuses them for SQS.
@@ -69,7 +70,7 @@ fn duplicate(stored: &MappingRecord, existing: &str) -> ServiceError {
 
 /// The ARN a mapping keeps for `FunctionName`: qualified when the name carries a qualifier.
 /// The function must exist; its qualifier is checked as every other Lambda operation does.
-fn resolve_function(
+pub(super) fn resolve_function(
     lambda: &Lambda,
     ctx: &RequestContext,
     text: &str,
@@ -85,7 +86,11 @@ fn resolve_function(
 }
 
 /// Applies changes to a mapping and checks the result against the queue.
-fn apply(record: &mut MappingRecord, changes: Changes, fifo: bool) -> Result<(), ServiceError> {
+pub(super) fn apply(
+    record: &mut MappingRecord,
+    changes: Changes,
+    fifo: bool,
+) -> Result<(), ServiceError> {
     let stream = record.stream.is_some();
     if let Some(size) = changes.batch_size {
         if !(1..=MAX_BATCH_SIZE).contains(&size) {
@@ -288,7 +293,7 @@ impl Lambda {
     }
 
     /// Stores a new mapping unless its source and function are mapped already.
-    async fn insert_mapping(
+    pub(super) async fn insert_mapping(
         self: &Arc<Self>,
         record: MappingRecord,
     ) -> Result<MappingRecord, ServiceError> {
@@ -420,7 +425,7 @@ impl Lambda {
     }
 
     /// Moves an updated mapping into its next state and stores it.
-    async fn finish_update(
+    pub(super) async fn finish_update(
         self: &Arc<Self>,
         mut record: MappingRecord,
         enabled: Option<bool>,
@@ -528,189 +533,4 @@ pub(crate) fn configuration(record: &MappingRecord) -> wire::EventSourceMappingC
         stream_api::describe(stream, &mut config);
     }
     config
-}
-
-impl Lambda {
-    /// The stream a mapping reads; a missing stream is refused the way AWS reports it.
-    async fn check_stream(
-        &self,
-        ctx: &RequestContext,
-        stream_arn: &str,
-    ) -> Result<nimbus_core::effects::StreamShard, ServiceError> {
-        let Some(streams) = self.event_sources.streams.get() else {
-            return Err(errors::invalid("Unrecognized event source."));
-        };
-        streams
-            .describe_shard(&ctx.account_id, &ctx.region, stream_arn)
-            .await
-            .map_err(|_| errors::invalid(format!("Stream not found: {stream_arn}")))
-    }
-
-    async fn create_stream_mapping(
-        self: &Arc<Self>,
-        ctx: &RequestContext,
-        source_arn: String,
-        input: wire::CreateEventSourceMappingRequest,
-    ) -> Result<MappingRecord, ServiceError> {
-        refuse_queue_parameters(&input)?;
-        let position = stream_api::starting_position(input.starting_position.as_deref())?;
-        let function_arn = resolve_function(self, ctx, &input.function_name)?;
-        let shard = self.check_stream(ctx, &source_arn).await?;
-        let checkpoint = match position.as_str() {
-            "LATEST" => shard.latest_sequence_number,
-            _ => None,
-        };
-        let mut record = MappingRecord {
-            uuid: nimbus_core::ids::uuid(),
-            account: ctx.account_id.clone(),
-            region: ctx.region.clone(),
-            source_arn,
-            function_arn,
-            batch_size: stream_api::DEFAULT_BATCH_SIZE,
-            batching_window_secs: 0,
-            report_batch_item_failures: false,
-            max_concurrency: None,
-            filters: Vec::new(),
-            enabled: input.enabled.unwrap_or(true),
-            state: MappingState::Creating,
-            state_reason: "USER_INITIATED".into(),
-            last_modified_ms: self.clock.now_ms(),
-            generation: 1,
-            stream: Some(StreamSettings {
-                starting_position: position,
-                parallelization_factor: 1,
-                bisect_on_error: false,
-                max_retry_attempts: -1,
-                max_record_age_secs: -1,
-                on_failure: None,
-                checkpoint,
-            }),
-        };
-        let changes = Changes {
-            batch_size: input.batch_size,
-            batching_window: input.maximum_batching_window_in_seconds,
-            response_types: input.function_response_types,
-            scaling: None,
-            filters: input.filter_criteria,
-        };
-        apply(&mut record, changes, false)?;
-        let stream_changes = StreamChanges {
-            parallelization_factor: input.parallelization_factor,
-            bisect_on_error: input.bisect_batch_on_function_error,
-            max_retry_attempts: input.maximum_retry_attempts,
-            max_record_age: input.maximum_record_age_in_seconds,
-            tumbling_window: input.tumbling_window_in_seconds,
-            destination: input.destination_config,
-            scaling: input.scaling_config,
-        };
-        if let Some(settings) = record.stream.as_mut() {
-            stream_api::apply_stream(settings, stream_changes)?;
-        }
-        self.insert_mapping(record).await
-    }
-
-    async fn update_stream_mapping(
-        self: &Arc<Self>,
-        ctx: &RequestContext,
-        mut record: MappingRecord,
-        input: wire::UpdateEventSourceMappingRequest,
-    ) -> Result<MappingRecord, ServiceError> {
-        refuse_stream_update_parameters(&input)?;
-        if record.state == MappingState::Deleting {
-            return Err(wire::errors::resource_in_use_exception(format!(
-                "Cannot update the event source mapping {} because it is being deleted.",
-                record.uuid
-            )));
-        }
-        if let Some(name) = &input.function_name {
-            record.function_arn = resolve_function(self, ctx, name)?;
-        }
-        let changes = Changes {
-            batch_size: input.batch_size,
-            batching_window: input.maximum_batching_window_in_seconds,
-            response_types: input.function_response_types,
-            scaling: None,
-            filters: input.filter_criteria,
-        };
-        apply(&mut record, changes, false)?;
-        let stream_changes = StreamChanges {
-            parallelization_factor: input.parallelization_factor,
-            bisect_on_error: input.bisect_batch_on_function_error,
-            max_retry_attempts: input.maximum_retry_attempts,
-            max_record_age: input.maximum_record_age_in_seconds,
-            tumbling_window: input.tumbling_window_in_seconds,
-            destination: input.destination_config,
-            scaling: input.scaling_config,
-        };
-        if let Some(settings) = record.stream.as_mut() {
-            stream_api::apply_stream(settings, stream_changes)?;
-        }
-        self.finish_update(record, input.enabled).await
-    }
-}
-
-/// Parameters of queue, Kafka, MQ and DocumentDB sources, which AWS refuses for streams.
-fn refuse_queue_parameters(
-    input: &wire::CreateEventSourceMappingRequest,
-) -> Result<(), ServiceError> {
-    refuse_for_streams(&[
-        (
-            "StartingPositionTimestamp",
-            input.starting_position_timestamp.is_some(),
-        ),
-        ("Topics", input.topics.is_some()),
-        ("Queues", input.queues.is_some()),
-        (
-            "SourceAccessConfigurations",
-            input.source_access_configurations.is_some(),
-        ),
-        (
-            "SelfManagedEventSource",
-            input.self_managed_event_source.is_some(),
-        ),
-        (
-            "AmazonManagedKafkaEventSourceConfig",
-            input.amazon_managed_kafka_event_source_config.is_some(),
-        ),
-        (
-            "SelfManagedKafkaEventSourceConfig",
-            input.self_managed_kafka_event_source_config.is_some(),
-        ),
-        (
-            "DocumentDBEventSourceConfig",
-            input.document_db_event_source_config.is_some(),
-        ),
-    ])
-}
-
-fn refuse_stream_update_parameters(
-    input: &wire::UpdateEventSourceMappingRequest,
-) -> Result<(), ServiceError> {
-    refuse_for_streams(&[
-        (
-            "SourceAccessConfigurations",
-            input.source_access_configurations.is_some(),
-        ),
-        (
-            "AmazonManagedKafkaEventSourceConfig",
-            input.amazon_managed_kafka_event_source_config.is_some(),
-        ),
-        (
-            "SelfManagedKafkaEventSourceConfig",
-            input.self_managed_kafka_event_source_config.is_some(),
-        ),
-        (
-            "DocumentDBEventSourceConfig",
-            input.document_db_event_source_config.is_some(),
-        ),
-    ])
-}
-
-fn refuse_for_streams(given: &[(&str, bool)]) -> Result<(), ServiceError> {
-    match given.iter().find(|(_, present)| *present) {
-        Some((name, _)) => Err(errors::invalid(format!(
-            "Unsupported {name} parameter for an Amazon DynamoDB Streams event source."
-        ))),
-        None => Ok(()),
-    }
 }

@@ -15,6 +15,7 @@ mod sqs;
 mod store;
 mod stream;
 mod stream_api;
+mod stream_mapping;
 mod supervisor;
 
 use std::sync::{Arc, OnceLock};
