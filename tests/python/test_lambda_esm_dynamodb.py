@@ -257,3 +257,27 @@ def test_filters_on_event_name(nimbus, lam, ddb):
     records = [r for b in stream_batches(logs) for r in b]
     assert [r["eventName"] for r in records] == ["REMOVE", "REMOVE"]
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in records] == ["a", "z"]
+
+
+def test_records_past_their_maximum_age_are_given_up(nimbus, lam, ddb, sqs, queue, clock):
+    stream_recorder(lam, "aging", mode="raise")
+    logs = nimbus.client("logs")
+    arn = stream_table(ddb)
+    stream_mapped(lam, arn, "aging", MaximumRecordAgeInSeconds=60,
+                  DestinationConfig={"OnFailure": {"Destination": queue_arn(sqs, queue)}})
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "old"}})
+    wait_for(lambda: stream_batches(logs, "aging"), what="a first attempt")
+    # Retries go on without limit (MaximumRetryAttempts -1) until the record is too old.
+    assert sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages") is None
+    clock.advance(61)
+
+    def failure_record():
+        got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages")
+        return json.loads(got[0]["Body"]) if got else None
+
+    record = wait_for(failure_record, timeout=20, what="the failure record")
+    assert record["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert record["DDBStreamBatchInfo"]["batchSize"] == 1
+    # The shard moves on.
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "new"}})
+    wait_for(lambda: "new" in keys_seen(logs, "aging"), what="the next record")
