@@ -15,6 +15,7 @@ from ddb_esm_helpers import keys_seen, stream_batches, stream_mapped, stream_rec
 from ddb_helpers import *  # noqa: F401,F403
 from esm_helpers import queue_arn, unvalidated_lambda, wait_for, wait_state
 from lambda_helpers import _lambda_session_client, lam  # noqa: F401
+from sns_helpers import receive_all, subscribed_queue
 
 
 def error_of(call, **kwargs) -> tuple[str, str]:
@@ -281,3 +282,18 @@ def test_records_past_their_maximum_age_are_given_up(nimbus, lam, ddb, sqs, queu
     # The shard moves on.
     ddb.put_item(TableName="orders", Item={"pk": {"S": "new"}})
     wait_for(lambda: "new" in keys_seen(logs, "aging"), what="the next record")
+
+
+def test_failure_records_can_go_to_a_topic(nimbus, lam, ddb, sqs, sns):
+    stream_recorder(lam, "topical", mode="raise")
+    topic = sns.create_topic(Name="stream-failures")["TopicArn"]
+    url, _ = subscribed_queue(sns, sqs, topic, "from-topic", RawMessageDelivery="true")
+    arn = stream_table(ddb)
+    stream_mapped(lam, arn, "topical", MaximumRetryAttempts=0,
+                  DestinationConfig={"OnFailure": {"Destination": topic}})
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}})
+    (message,) = receive_all(sqs, url, 1, timeout=20)
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 1
+    assert record["DDBStreamBatchInfo"]["streamArn"] == arn
