@@ -126,7 +126,7 @@ impl Poller {
                 .into_iter()
                 .filter(|r| self.filters.is_empty() || self.filters.admits(&r.record))
                 .collect();
-            if !admitted.is_empty() && !self.deliver(admitted).await {
+            if !admitted.is_empty() && !self.deliver_lanes(admitted).await {
                 return;
             }
             self.checkpoint(last).await;
@@ -172,9 +172,31 @@ impl Poller {
         self.settings.checkpoint = Some(sequence_number);
     }
 
+    /// Splits a batch into `ParallelizationFactor` lanes by item key, so records of one key
+    /// stay in order within their lane, and processes the lanes concurrently. The checkpoint
+    /// moves only once every lane is done.
+    async fn deliver_lanes(&self, batch: Vec<StreamChange>) -> bool {
+        let count = self.settings.parallelization_factor.max(1) as usize;
+        if count == 1 {
+            return self.deliver(batch).await;
+        }
+        let mut lanes: Vec<Vec<StreamChange>> = (0..count).map(|_| Vec::new()).collect();
+        for record in batch {
+            lanes[lane_of(&record, count)].push(record);
+        }
+        let runs = lanes
+            .into_iter()
+            .filter(|lane| !lane.is_empty())
+            .map(|lane| self.deliver(lane));
+        futures_util::future::join_all(runs)
+            .await
+            .into_iter()
+            .all(|done| done)
+    }
+
     /// Processes one batch to its end: every record succeeds or is given up on. Returns
     /// false when stopped first (the checkpoint stays, so the batch is read again).
-    async fn deliver(&mut self, batch: Vec<StreamChange>) -> bool {
+    async fn deliver(&self, batch: Vec<StreamChange>) -> bool {
         let mut queue = VecDeque::from([Pending {
             records: batch,
             attempts: 0,
@@ -356,6 +378,38 @@ impl Poller {
             .await
         {
             tracing::warn!(%err, mapping = self.mapping.uuid, "sending the on-failure record failed");
+        }
+    }
+}
+
+/// The lane of a record: a hash of its item key, the same for every change of one item.
+fn lane_of(record: &StreamChange, count: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    record.record["dynamodb"]["Keys"]
+        .to_string()
+        .hash(&mut hasher);
+    usize::try_from(hasher.finish() % count as u64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(key: &str, seq: u32) -> StreamChange {
+        StreamChange {
+            sequence_number: seq.to_string(),
+            created_ms: 0,
+            record: json!({"dynamodb": {"Keys": {"pk": {"S": key}}}}),
+        }
+    }
+
+    #[test]
+    fn every_change_of_an_item_takes_the_same_lane() {
+        for key in ["a", "b", "c", "d"] {
+            let first = lane_of(&change(key, 1), 4);
+            assert!(first < 4);
+            assert_eq!(lane_of(&change(key, 2), 4), first);
         }
     }
 }
