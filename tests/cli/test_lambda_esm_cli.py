@@ -69,3 +69,33 @@ def test_cli_event_source_mapping_lifecycle(cli, function_zip):  # noqa: F811
             break
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_cli_dynamodb_stream_mapping(cli, function_zip):  # noqa: F811
+    cli("lambda", "create-function", "--function-name", "streamfn", "--runtime", "python3.12",
+        "--handler", "app.handler", "--role", "arn:aws:iam::000000000000:role/r",
+        "--zip-file", f"fileb://{function_zip}")
+    table = out(cli("dynamodb", "create-table", "--table-name", "clistream",
+                    "--attribute-definitions", "AttributeName=pk,AttributeType=S",
+                    "--key-schema", "AttributeName=pk,KeyType=HASH", "--billing-mode", "PAY_PER_REQUEST",
+                    "--stream-specification", "StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES"))
+    arn = table["TableDescription"]["LatestStreamArn"]
+    missing = cli("lambda", "create-event-source-mapping", "--function-name", "streamfn",
+                  "--event-source-arn", arn, check=False)
+    assert missing.returncode == 255 and "startingPosition" in missing.stderr
+    created = out(cli("lambda", "create-event-source-mapping", "--function-name", "streamfn",
+                      "--event-source-arn", arn, "--starting-position", "TRIM_HORIZON",
+                      "--maximum-retry-attempts", "2", "--bisect-batch-on-function-error"))
+    assert created["StartingPosition"] == "TRIM_HORIZON" and created["BatchSize"] == 100
+    assert created["MaximumRetryAttempts"] == 2 and created["BisectBatchOnFunctionError"] is True
+    wait_state(cli, created["UUID"], "Enabled")
+    cli("dynamodb", "put-item", "--table-name", "clistream", "--item", '{"pk": {"S": "a"}}')
+    deadline = time.monotonic() + 15
+    while True:
+        events = out(cli("logs", "filter-log-events", "--log-group-name", "/aws/lambda/streamfn",
+                         check=False))
+        if any(e["message"].startswith("got 1") for e in events.get("events", [])):
+            break
+        assert time.monotonic() < deadline, events
+        time.sleep(0.2)
+    assert out(cli("lambda", "delete-event-source-mapping", "--uuid", created["UUID"]))["State"] == "Deleting"

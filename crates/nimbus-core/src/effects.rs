@@ -208,3 +208,46 @@ pub trait QueueConsumer: Send + Sync + 'static {
         timeout_secs: i64,
     ) -> BoxFuture<'a, Result<(), ServiceError>>;
 }
+
+/// A table stream's single shard, as a stream consumer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamShard {
+    pub shard_id: String,
+    /// The newest record's sequence number (`None` when nothing was written yet): a consumer
+    /// starting at `LATEST` reads what comes after it.
+    pub latest_sequence_number: Option<String>,
+}
+
+/// One change record read from a table stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamChange {
+    pub sequence_number: String,
+    /// When the change was written (the record's `ApproximateCreationDateTime`, in ms).
+    pub created_ms: i64,
+    /// The record in Lambda's DynamoDB event format (`eventID`, `eventName`, `dynamodb`,
+    /// `eventSourceARN`, `userIdentity` for TTL deletes, …).
+    pub record: serde_json::Value,
+}
+
+/// Reads table streams by stream ARN (implemented by DynamoDB; Lambda's event source
+/// mappings use it). Records older than the stream's retention are gone, as for clients.
+pub trait StreamReader: Send + Sync + 'static {
+    /// The stream's shard; a missing stream fails with DynamoDB Streams' not-found error.
+    fn describe_shard<'a>(
+        &'a self,
+        account_id: &'a str,
+        region: &'a str,
+        stream_arn: &'a str,
+    ) -> BoxFuture<'a, Result<StreamShard, ServiceError>>;
+
+    /// Up to `max` records in order, after sequence number `after` (from the oldest retained
+    /// record when `None`).
+    fn read_after<'a>(
+        &'a self,
+        account_id: &'a str,
+        region: &'a str,
+        stream_arn: &'a str,
+        after: Option<&'a str>,
+        max: usize,
+    ) -> BoxFuture<'a, Result<Vec<StreamChange>, ServiceError>>;
+}

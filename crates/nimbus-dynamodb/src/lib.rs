@@ -19,6 +19,7 @@ mod rows;
 mod schema;
 mod service;
 mod settings;
+mod stream_reader;
 mod streams;
 mod table;
 mod transact;

@@ -21,15 +21,15 @@ pub const RETENTION_MS: i64 = 24 * 3600 * 1000;
 /// How long a shard iterator stays valid.
 const ITERATOR_TTL_MS: i64 = 15 * 60 * 1000;
 const MAX_RECORDS: i64 = 1000;
-const SHARD_ID: &str = "shardId-00000001000000000000-00000001";
+pub(crate) const SHARD_ID: &str = "shardId-00000001000000000000-00000001";
 /// Sequence numbers are the stored sequence plus this, so they have DynamoDB's 21 digits.
 const SEQUENCE_BASE: i128 = 100_000_000_000_000_000_000;
 
-fn sequence_number(seq: i64) -> String {
+pub(crate) fn sequence_number(seq: i64) -> String {
     (SEQUENCE_BASE + i128::from(seq)).to_string()
 }
 
-fn parse_sequence(text: &str) -> Option<i64> {
+pub(crate) fn parse_sequence(text: &str) -> Option<i64> {
     let value: i128 = text.parse().ok()?;
     i64::try_from(value - SEQUENCE_BASE)
         .ok()
@@ -87,6 +87,17 @@ pub fn record_change(
     )
 }
 
+/// A stored change record with the fields every reader sees (`eventID`, `SequenceNumber`, …).
+pub(crate) fn stream_record(seq: i64, text: &str, region: &str) -> Result<Value, ServiceError> {
+    let mut record: Value = serde_json::from_str(text).map_err(|_| ServiceError::internal())?;
+    record["eventID"] = json!(format!("{seq:032x}"));
+    record["eventVersion"] = json!("1.1");
+    record["eventSource"] = json!("aws:dynamodb");
+    record["awsRegion"] = json!(region);
+    record["dynamodb"]["SequenceNumber"] = json!(sequence_number(seq));
+    Ok(record)
+}
+
 /// A shard iterator: which stream, the last sequence already read, when it was issued.
 struct Iterator {
     table: String,
@@ -128,7 +139,7 @@ pub struct StreamsService(pub Arc<Dynamodb>);
 
 impl StreamsService {
     /// The table and stream label a stream ARN names.
-    fn stream(
+    pub(crate) fn stream(
         &self,
         ctx: &RequestContext,
         arn: &str,
@@ -355,13 +366,7 @@ impl DynamodbstreamsApi for StreamsService {
         let mut after = iterator.after;
         for (seq, text, _) in &found {
             after = *seq;
-            let mut record: Value =
-                serde_json::from_str(text).map_err(|_| ServiceError::internal())?;
-            record["eventID"] = json!(format!("{:032x}", *seq));
-            record["eventVersion"] = json!("1.1");
-            record["eventSource"] = json!("aws:dynamodb");
-            record["awsRegion"] = json!(ctx.region);
-            record["dynamodb"]["SequenceNumber"] = json!(sequence_number(*seq));
+            let record = stream_record(*seq, text, &ctx.region)?;
             records.push(
                 serde_json::from_value::<wire::Record>(record)
                     .map_err(|_| ServiceError::internal())?,

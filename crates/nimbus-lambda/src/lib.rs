@@ -37,7 +37,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use nimbus_core::effects::{LogWriter, QueueConsumer};
+use nimbus_core::effects::{LogWriter, QueueConsumer, StreamReader};
 use nimbus_core::{Clock, RequestContext, ServiceError};
 use nimbus_runtime::{Executor, ExecutorConfig};
 use nimbus_store::{DbError, ServiceStore, Store};
@@ -147,6 +147,11 @@ impl Lambda {
     /// Gives event source mappings the queues they read. Call before `spawn_workers`.
     pub fn connect_queues(&self, queues: Arc<dyn QueueConsumer>) {
         let _ = self.event_sources.queues.set(queues);
+    }
+
+    /// Gives event source mappings the table streams they read. Call before `spawn_workers`.
+    pub fn connect_streams(&self, streams: Arc<dyn StreamReader>) {
+        let _ = self.event_sources.streams.set(streams);
     }
 
     /// Starts the event queue worker, the event source mapping pollers, and the reaper of

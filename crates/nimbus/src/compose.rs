@@ -122,11 +122,12 @@ pub async fn compose(
     // the function invoker (and weakly, so the two do not keep each other alive).
     lambda.set_queue_sender(queue_sender);
     lambda.set_topic_publisher(Arc::new(SnsTopicPublisher::new(&sns)));
-    lambda.spawn_workers(shutdown.clone());
-    lambda_metrics(metrics, &lambda);
-
     let dynamodb = Dynamodb::open(store.clone(), clock.clone()).await?;
     dynamodb.spawn_workers(shutdown.clone());
+    // Stream mappings read the same records GetRecords serves.
+    lambda.connect_streams(Arc::new(StreamsService(Arc::clone(&dynamodb))));
+    lambda.spawn_workers(shutdown.clone());
+    lambda_metrics(metrics, &lambda);
 
     let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = vec![
         (

@@ -1,4 +1,5 @@
-//! CreateEventSourceMapping, Get, List, Update and Delete: AWS's checks for SQS sources, and
+//! CreateEventSourceMapping, Get, List, Update and Delete: AWS's checks for SQS sources (stream
+//! sources branch off to [`super::stream_mapping`]), and
 //! the `EventSourceMappingConfiguration` clients read back.
 
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use nimbus_store::TxError;
 use super::filter::Filters;
 use super::sqs::is_queue_arn;
 use super::store::{self, ListQuery};
+use super::stream_api::{self, is_stream_arn};
 use super::{MappingRecord, MappingState};
 use crate::record::{function_arn, parse_function_ref};
 use crate::{Lambda, errors};
@@ -28,12 +30,12 @@ fn not_found() -> ServiceError {
 
 /// The settings a create or an update may change, before they are merged and checked.
 #[derive(Default)]
-struct Changes {
-    batch_size: Option<i32>,
-    batching_window: Option<i32>,
-    response_types: Option<Vec<String>>,
-    scaling: Option<wire::ScalingConfig>,
-    filters: Option<wire::FilterCriteria>,
+pub(super) struct Changes {
+    pub batch_size: Option<i32>,
+    pub batching_window: Option<i32>,
+    pub response_types: Option<Vec<String>>,
+    pub scaling: Option<wire::ScalingConfig>,
+    pub filters: Option<wire::FilterCriteria>,
 }
 
 /// Parameters that only stream, Kafka or MQ sources take; AWS refuses them for SQS.
@@ -46,9 +48,29 @@ fn refuse_stream_parameters(given: &[(&str, bool)]) -> Result<(), ServiceError> 
     }
 }
 
+/// AWS's answer to a second mapping of the same source and function.
+fn duplicate(stored: &MappingRecord, existing: &str) -> ServiceError {
+    let function = stored
+        .function_arn
+        .rsplit(":function:")
+        .next()
+        .unwrap_or_default();
+    wire::errors::resource_conflict_exception(if stored.stream.is_some() {
+        format!(
+            "The event source arn (\" {} \") and function (\" {function} \") provided mapping already exists. Please update or delete the existing mapping with UUID {existing}",
+            stored.source_arn
+        )
+    } else {
+        format!(
+            "An event source mapping with SQS arn (\" {} \") and function (\" {function} \") already exists. Please update or delete the existing mapping with UUID {existing}",
+            stored.source_arn
+        )
+    })
+}
+
 /// The ARN a mapping keeps for `FunctionName`: qualified when the name carries a qualifier.
 /// The function must exist; its qualifier is checked as every other Lambda operation does.
-fn resolve_function(
+pub(super) fn resolve_function(
     lambda: &Lambda,
     ctx: &RequestContext,
     text: &str,
@@ -64,7 +86,12 @@ fn resolve_function(
 }
 
 /// Applies changes to a mapping and checks the result against the queue.
-fn apply(record: &mut MappingRecord, changes: Changes, fifo: bool) -> Result<(), ServiceError> {
+pub(super) fn apply(
+    record: &mut MappingRecord,
+    changes: Changes,
+    fifo: bool,
+) -> Result<(), ServiceError> {
+    let stream = record.stream.is_some();
     if let Some(size) = changes.batch_size {
         if !(1..=MAX_BATCH_SIZE).contains(&size) {
             return Err(errors::invalid(format!(
@@ -93,7 +120,7 @@ fn apply(record: &mut MappingRecord, changes: Changes, fifo: bool) -> Result<(),
         }
         record.report_batch_item_failures = !types.is_empty();
     }
-    if let Some(scaling) = changes.scaling {
+    if let Some(scaling) = changes.scaling.filter(|_| !stream) {
         record.max_concurrency = match scaling.maximum_concurrency {
             None => None,
             Some(m) if (2..=1000).contains(&m) => u32::try_from(m).ok(),
@@ -126,7 +153,7 @@ fn apply(record: &mut MappingRecord, changes: Changes, fifo: bool) -> Result<(),
                 "MaximumBatchingWindowInSeconds is not supported for FIFO queues.",
             ));
         }
-    } else if record.batch_size > 10 && record.batching_window_secs == 0 {
+    } else if !stream && record.batch_size > 10 && record.batching_window_secs == 0 {
         return Err(errors::invalid(
             "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
         ));
@@ -175,9 +202,12 @@ impl Lambda {
         let Some(source_arn) = input.event_source_arn.clone() else {
             return Err(errors::invalid("Unrecognized event source."));
         };
+        if is_stream_arn(&source_arn) {
+            return self.create_stream_mapping(ctx, source_arn, input).await;
+        }
         if !is_queue_arn(&source_arn) {
             return Err(errors::invalid(
-                "Unrecognized event source: nimbus maps Amazon SQS queues so far.",
+                "Unrecognized event source: nimbus maps Amazon SQS queues and DynamoDB streams.",
             ));
         }
         refuse_stream_parameters(&[
@@ -248,6 +278,7 @@ impl Lambda {
             state_reason: "USER_INITIATED".into(),
             last_modified_ms: self.clock.now_ms(),
             generation: 1,
+            stream: None,
         };
         let changes = Changes {
             batch_size: input.batch_size,
@@ -258,16 +289,19 @@ impl Lambda {
         };
         apply(&mut record, changes, queue.fifo)?;
         self.check_timeouts(ctx, &record.function_arn, queue.visibility_timeout_secs)?;
+        self.insert_mapping(record).await
+    }
+
+    /// Stores a new mapping unless its source and function are mapped already.
+    pub(super) async fn insert_mapping(
+        self: &Arc<Self>,
+        record: MappingRecord,
+    ) -> Result<MappingRecord, ServiceError> {
         let stored = record.clone();
         self.db
             .write(move |tx| {
                 if let Some(existing) = store::find_pair(tx, &stored)? {
-                    return Err(TxError::Abort(wire::errors::resource_conflict_exception(format!(
-                        "An event source mapping with SQS arn (\" {} \") and function (\" {} \") already exists. Please update or delete the existing mapping with UUID {}",
-                        stored.source_arn,
-                        stored.function_arn.rsplit(":function:").next().unwrap_or_default(),
-                        existing.uuid
-                    ))));
+                    return Err(TxError::Abort(duplicate(&stored, &existing.uuid)));
                 }
                 store::put(tx, &stored).map_err(TxError::Db)
             })
@@ -325,6 +359,10 @@ impl Lambda {
         ctx: &RequestContext,
         input: wire::UpdateEventSourceMappingRequest,
     ) -> Result<MappingRecord, ServiceError> {
+        let mut record = self.get_mapping(ctx, &input.uuid)?;
+        if record.stream.is_some() {
+            return self.update_stream_mapping(ctx, record, input).await;
+        }
         refuse_stream_parameters(&[
             (
                 "ParallelizationFactor",
@@ -364,7 +402,6 @@ impl Lambda {
                 input.document_db_event_source_config.is_some(),
             ),
         ])?;
-        let mut record = self.get_mapping(ctx, &input.uuid)?;
         if record.state == MappingState::Deleting {
             return Err(wire::errors::resource_in_use_exception(format!(
                 "Cannot update the event source mapping {} because it is being deleted.",
@@ -384,12 +421,22 @@ impl Lambda {
         };
         apply(&mut record, changes, queue.fifo)?;
         self.check_timeouts(ctx, &record.function_arn, queue.visibility_timeout_secs)?;
-        record.state = match input.enabled {
+        self.finish_update(record, input.enabled).await
+    }
+
+    /// Moves an updated mapping into its next state and stores it.
+    pub(super) async fn finish_update(
+        self: &Arc<Self>,
+        mut record: MappingRecord,
+        enabled: Option<bool>,
+    ) -> Result<MappingRecord, ServiceError> {
+        let input_enabled = enabled;
+        record.state = match input_enabled {
             Some(true) if !record.enabled => MappingState::Enabling,
             Some(false) if record.enabled => MappingState::Disabling,
             _ => MappingState::Updating,
         };
-        if let Some(enabled) = input.enabled {
+        if let Some(enabled) = input_enabled {
             record.enabled = enabled;
         }
         record.state_reason = "USER_INITIATED".into();
@@ -426,14 +473,14 @@ impl Lambda {
                             "The event source mapping was changed by another request. Read it again and retry.",
                         )))
                     }
-                    Some(_) => {
+                    Some(current) => {
+                        let mut stored = stored.clone();
+                        // The poller owns the checkpoint; a settings change must not move it back.
+                        if let (Some(settings), Some(now)) = (stored.stream.as_mut(), current.stream) {
+                            settings.checkpoint = now.checkpoint;
+                        }
                         if let Some(other) = store::find_pair(tx, &stored)? {
-                            return Err(TxError::Abort(wire::errors::resource_conflict_exception(format!(
-                                "An event source mapping with SQS arn (\" {} \") and function (\" {} \") already exists. Please update or delete the existing mapping with UUID {}",
-                                stored.source_arn,
-                                stored.function_arn.rsplit(":function:").next().unwrap_or_default(),
-                                other.uuid
-                            ))));
+                            return Err(TxError::Abort(duplicate(&stored, &other.uuid)));
                         }
                         store::put(tx, &stored).map_err(TxError::Db)
                     }
@@ -451,7 +498,7 @@ pub(crate) fn configuration(record: &MappingRecord) -> wire::EventSourceMappingC
         "arn:aws:lambda:{}:{}:event-source-mapping:{}",
         record.region, record.account, record.uuid
     );
-    wire::EventSourceMappingConfiguration {
+    let mut config = wire::EventSourceMappingConfiguration {
         uuid: Some(record.uuid.clone()),
         batch_size: i32::try_from(record.batch_size).ok(),
         maximum_batching_window_in_seconds: i32::try_from(record.batching_window_secs).ok(),
@@ -481,5 +528,9 @@ pub(crate) fn configuration(record: &MappingRecord) -> wire::EventSourceMappingC
         }),
         event_source_mapping_arn: Some(esm_arn),
         ..Default::default()
+    };
+    if let Some(stream) = &record.stream {
+        stream_api::describe(stream, &mut config);
     }
+    config
 }

@@ -158,3 +158,19 @@ impl Lambda {
             .await
     }
 }
+
+/// Moves a stream mapping's checkpoint, whatever its generation: settings changes keep it.
+pub(crate) fn save_checkpoint(
+    tx: &mut dyn Tx,
+    uuid: &str,
+    sequence_number: &str,
+) -> Result<(), DbError> {
+    let Some(mut record) = load(tx, uuid)? else {
+        return Ok(());
+    };
+    if let Some(stream) = record.stream.as_mut() {
+        stream.checkpoint = Some(sequence_number.to_owned());
+        put(tx, &record)?;
+    }
+    Ok(())
+}

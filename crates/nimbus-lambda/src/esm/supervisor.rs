@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::poller::{self, EventSource};
 use super::sqs::{SqsSource, is_queue_arn};
+use super::stream;
 use super::{MappingRecord, MappingState};
 use crate::Lambda;
 
@@ -71,12 +72,10 @@ impl Lambda {
             // A source that cannot be opened now (its queue is gone) is tried again next round.
             if wanted
                 && !running.contains_key(&mapping.uuid)
-                && let Some(source) = self.open_source(&mapping).await
+                && let Some(stop) = self.start_poller(&mapping).await
             {
-                let (stop, stopped) = watch::channel(false);
                 let generation = mapping.generation;
                 running.insert(mapping.uuid.clone(), Running { generation, stop });
-                poller::start(Arc::clone(self), mapping.clone(), source, stopped);
             }
             if mapping.state.is_transitional()
                 && let Err(err) = self
@@ -93,6 +92,35 @@ impl Lambda {
             }
             keep
         });
+    }
+
+    /// Starts the poller of a mapping whose source can be read now.
+    async fn start_poller(
+        self: &Arc<Self>,
+        mapping: &MappingRecord,
+    ) -> Option<watch::Sender<bool>> {
+        let (stop, stopped) = watch::channel(false);
+        if mapping.stream.is_some() {
+            let reader = Arc::clone(self.event_sources.streams.get()?);
+            let shard = reader
+                .describe_shard(&mapping.account, &mapping.region, &mapping.source_arn)
+                .await
+                .inspect_err(|err| {
+                    tracing::info!(%err, mapping = mapping.uuid, "the mapping's stream is not readable");
+                })
+                .ok()?;
+            stream::start(
+                Arc::clone(self),
+                reader,
+                mapping.clone(),
+                shard.shard_id,
+                stopped,
+            );
+        } else {
+            let source = self.open_source(mapping).await?;
+            poller::start(Arc::clone(self), mapping.clone(), source, stopped);
+        }
+        Some(stop)
     }
 
     async fn open_source(&self, mapping: &MappingRecord) -> Option<Arc<dyn EventSource>> {

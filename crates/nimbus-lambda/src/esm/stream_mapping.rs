@@ -1,0 +1,197 @@
+//! CreateEventSourceMapping and UpdateEventSourceMapping for DynamoDB stream sources: the
+//! starting position resolved against the stream, and the parameters AWS refuses for them.
+
+use std::sync::Arc;
+
+use nimbus_core::{RequestContext, ServiceError};
+use nimbus_model::lambda as wire;
+
+use super::api::{Changes, apply, resolve_function};
+use super::stream_api::{self, StreamChanges};
+use super::{MappingRecord, MappingState, StreamSettings};
+use crate::{Lambda, errors};
+
+impl Lambda {
+    /// The stream a mapping reads; a missing stream is refused the way AWS reports it.
+    async fn check_stream(
+        &self,
+        ctx: &RequestContext,
+        stream_arn: &str,
+    ) -> Result<nimbus_core::effects::StreamShard, ServiceError> {
+        let Some(streams) = self.event_sources.streams.get() else {
+            return Err(errors::invalid("Unrecognized event source."));
+        };
+        streams
+            .describe_shard(&ctx.account_id, &ctx.region, stream_arn)
+            .await
+            .map_err(|_| errors::invalid(format!("Stream not found: {stream_arn}")))
+    }
+
+    pub(super) async fn create_stream_mapping(
+        self: &Arc<Self>,
+        ctx: &RequestContext,
+        source_arn: String,
+        input: wire::CreateEventSourceMappingRequest,
+    ) -> Result<MappingRecord, ServiceError> {
+        refuse_queue_parameters(&input)?;
+        let position = stream_api::starting_position(input.starting_position.as_deref())?;
+        let function_arn = resolve_function(self, ctx, &input.function_name)?;
+        let shard = self.check_stream(ctx, &source_arn).await?;
+        let checkpoint = match position.as_str() {
+            "LATEST" => shard.latest_sequence_number,
+            _ => None,
+        };
+        let mut record = MappingRecord {
+            uuid: nimbus_core::ids::uuid(),
+            account: ctx.account_id.clone(),
+            region: ctx.region.clone(),
+            source_arn,
+            function_arn,
+            batch_size: stream_api::DEFAULT_BATCH_SIZE,
+            batching_window_secs: 0,
+            report_batch_item_failures: false,
+            max_concurrency: None,
+            filters: Vec::new(),
+            enabled: input.enabled.unwrap_or(true),
+            state: MappingState::Creating,
+            state_reason: "USER_INITIATED".into(),
+            last_modified_ms: self.clock.now_ms(),
+            generation: 1,
+            stream: Some(StreamSettings {
+                starting_position: position,
+                parallelization_factor: 1,
+                bisect_on_error: false,
+                max_retry_attempts: -1,
+                max_record_age_secs: -1,
+                on_failure: None,
+                checkpoint,
+            }),
+        };
+        let changes = Changes {
+            batch_size: input.batch_size,
+            batching_window: input.maximum_batching_window_in_seconds,
+            response_types: input.function_response_types,
+            scaling: None,
+            filters: input.filter_criteria,
+        };
+        apply(&mut record, changes, false)?;
+        let stream_changes = StreamChanges {
+            parallelization_factor: input.parallelization_factor,
+            bisect_on_error: input.bisect_batch_on_function_error,
+            max_retry_attempts: input.maximum_retry_attempts,
+            max_record_age: input.maximum_record_age_in_seconds,
+            tumbling_window: input.tumbling_window_in_seconds,
+            destination: input.destination_config,
+            scaling: input.scaling_config,
+        };
+        if let Some(settings) = record.stream.as_mut() {
+            stream_api::apply_stream(settings, stream_changes)?;
+        }
+        self.insert_mapping(record).await
+    }
+
+    pub(super) async fn update_stream_mapping(
+        self: &Arc<Self>,
+        ctx: &RequestContext,
+        mut record: MappingRecord,
+        input: wire::UpdateEventSourceMappingRequest,
+    ) -> Result<MappingRecord, ServiceError> {
+        refuse_stream_update_parameters(&input)?;
+        if record.state == MappingState::Deleting {
+            return Err(wire::errors::resource_in_use_exception(format!(
+                "Cannot update the event source mapping {} because it is being deleted.",
+                record.uuid
+            )));
+        }
+        if let Some(name) = &input.function_name {
+            record.function_arn = resolve_function(self, ctx, name)?;
+        }
+        let changes = Changes {
+            batch_size: input.batch_size,
+            batching_window: input.maximum_batching_window_in_seconds,
+            response_types: input.function_response_types,
+            scaling: None,
+            filters: input.filter_criteria,
+        };
+        apply(&mut record, changes, false)?;
+        let stream_changes = StreamChanges {
+            parallelization_factor: input.parallelization_factor,
+            bisect_on_error: input.bisect_batch_on_function_error,
+            max_retry_attempts: input.maximum_retry_attempts,
+            max_record_age: input.maximum_record_age_in_seconds,
+            tumbling_window: input.tumbling_window_in_seconds,
+            destination: input.destination_config,
+            scaling: input.scaling_config,
+        };
+        if let Some(settings) = record.stream.as_mut() {
+            stream_api::apply_stream(settings, stream_changes)?;
+        }
+        self.finish_update(record, input.enabled).await
+    }
+}
+
+/// Parameters of queue, Kafka, MQ and DocumentDB sources, which AWS refuses for streams.
+fn refuse_queue_parameters(
+    input: &wire::CreateEventSourceMappingRequest,
+) -> Result<(), ServiceError> {
+    refuse_for_streams(&[
+        (
+            "StartingPositionTimestamp",
+            input.starting_position_timestamp.is_some(),
+        ),
+        ("Topics", input.topics.is_some()),
+        ("Queues", input.queues.is_some()),
+        (
+            "SourceAccessConfigurations",
+            input.source_access_configurations.is_some(),
+        ),
+        (
+            "SelfManagedEventSource",
+            input.self_managed_event_source.is_some(),
+        ),
+        (
+            "AmazonManagedKafkaEventSourceConfig",
+            input.amazon_managed_kafka_event_source_config.is_some(),
+        ),
+        (
+            "SelfManagedKafkaEventSourceConfig",
+            input.self_managed_kafka_event_source_config.is_some(),
+        ),
+        (
+            "DocumentDBEventSourceConfig",
+            input.document_db_event_source_config.is_some(),
+        ),
+    ])
+}
+
+fn refuse_stream_update_parameters(
+    input: &wire::UpdateEventSourceMappingRequest,
+) -> Result<(), ServiceError> {
+    refuse_for_streams(&[
+        (
+            "SourceAccessConfigurations",
+            input.source_access_configurations.is_some(),
+        ),
+        (
+            "AmazonManagedKafkaEventSourceConfig",
+            input.amazon_managed_kafka_event_source_config.is_some(),
+        ),
+        (
+            "SelfManagedKafkaEventSourceConfig",
+            input.self_managed_kafka_event_source_config.is_some(),
+        ),
+        (
+            "DocumentDBEventSourceConfig",
+            input.document_db_event_source_config.is_some(),
+        ),
+    ])
+}
+
+fn refuse_for_streams(given: &[(&str, bool)]) -> Result<(), ServiceError> {
+    match given.iter().find(|(_, present)| *present) {
+        Some((name, _)) => Err(errors::invalid(format!(
+            "Unsupported {name} parameter for an Amazon DynamoDB Streams event source."
+        ))),
+        None => Ok(()),
+    }
+}
