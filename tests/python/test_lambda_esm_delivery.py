@@ -223,3 +223,31 @@ def test_a_fifo_failure_holds_back_the_rest_of_its_group(nimbus, lam, sqs, fifo,
     clock.advance(31)
     wait_for(lambda: len(bodies_seen(logs, "worker")) == 5, what="the retry")
     assert bodies_seen(logs, "worker")[3:] == ["g-fail-2", "g-3"]
+
+
+def test_a_mapping_on_an_alias_runs_the_aliased_version(nimbus, lam, sqs, queue):
+    recorder(lam)
+    lam.publish_version(FunctionName="worker")
+    lam.create_alias(FunctionName="worker", Name="live", FunctionVersion="1")
+    # $LATEST now fails every batch; the alias still names version 1, which succeeds.
+    lam.update_function_configuration(FunctionName="worker", Environment={"Variables": {"MODE": "raise"}})
+    wait_for(
+        lambda: lam.get_function_configuration(FunctionName="worker")["LastUpdateStatus"] == "Successful",
+        what="the update",
+    )
+    uuid = mapped(lam, sqs, queue, function="worker:live")
+    assert lam.get_event_source_mapping(UUID=uuid)["FunctionArn"].endswith(":function:worker:live")
+    sqs.send_message(QueueUrl=queue, MessageBody="through the alias")
+    wait_for(lambda: counts(sqs, queue) == (0, 0), what="the queue to empty")
+    logs = nimbus.client("logs")
+    streams = logs.describe_log_streams(logGroupName="/aws/lambda/worker")["logStreams"]
+    assert streams and all("[1]" in s["logStreamName"] for s in streams), streams
+
+
+def test_a_mapping_on_a_missing_alias_is_refused(lam, sqs, queue):
+    recorder(lam)
+    try:
+        lam.create_event_source_mapping(EventSourceArn=queue_arn(sqs, queue), FunctionName="worker:nope")
+    except lam.exceptions.ResourceNotFoundException:
+        return
+    raise AssertionError("a mapping on a missing alias was created")

@@ -23,10 +23,7 @@ use crate::{async_api, esm, layers_api};
 pub struct LambdaService(pub Arc<Lambda>);
 
 /// Operations on `$LATEST` only: a version or alias qualifier names nothing they act on.
-pub(crate) fn latest_only(
-    ctx: &RequestContext,
-    reference: &FunctionRef,
-) -> Result<(), ServiceError> {
+fn latest_only(ctx: &RequestContext, reference: &FunctionRef) -> Result<(), ServiceError> {
     match reference.qualifier.as_deref() {
         None | Some("$LATEST") => Ok(()),
         Some(q) => Err(errors::function_not_found(&format!(

@@ -76,8 +76,8 @@ pub(super) fn resolve_function(
     text: &str,
 ) -> Result<String, ServiceError> {
     let reference = parse_function_ref(ctx, text, None)?;
-    crate::api::latest_only(ctx, &reference)?;
-    lambda.get_function(ctx, &reference.name)?;
+    // A version or alias must exist; the poller invokes the qualified ARN, as AWS's does.
+    crate::versions_api::resolve(lambda, ctx, &reference)?;
     let arn = function_arn(ctx, &reference.name);
     Ok(match reference.qualifier {
         Some(q) => format!("{arn}:{q}"),
