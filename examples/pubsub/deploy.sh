@@ -111,7 +111,13 @@ if [ -z "$ORDER_BIN" ]; then
   (cd "$HERE/../.." && cargo build -q -p pubsub-rust-subscribers --bin pubsub-order-subscriber)
   ORDER_BIN="${CARGO_TARGET_DIR:-$HERE/../../target}/debug/pubsub-order-subscriber"
 fi
-cp "$ORDER_BIN" "$BUILD/bootstrap" && chmod 755 "$BUILD/bootstrap"
+# Debug builds carry hundreds of MB of debug info; Lambda takes 250 MB unzipped at most.
+if command -v strip >/dev/null 2>&1; then
+  strip -o "$BUILD/bootstrap" "$ORDER_BIN"
+else
+  cp "$ORDER_BIN" "$BUILD/bootstrap"
+fi
+chmod 755 "$BUILD/bootstrap"
 zip_flat "$BUILD/orders.zip" "$BUILD/bootstrap"
 
 TABLES="IDEMPOTENCY_TABLE=$P-idempotency,AUDIT_TABLE=$P-audit"

@@ -193,14 +193,21 @@ def test_filter_log_events_by_correlation_id_returns_the_chain(deployed):
     correlation_id = f"chain-{uuid.uuid4()}"
     publish(out, "payment", {"amount": 12}, correlation_id)
     assert audit_items(server, out, correlation_id)
-    seen = {}
-    for function in ("pubsub-publisher", "pubsub-payments", "pubsub-downstream"):
-        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}",
-                                        filterPattern=f'{{ $.correlationId = "{correlation_id}" }}')
-        seen[function] = [json.loads(e["message"])["event"] for e in events["events"]]
-    assert seen["pubsub-publisher"] == ["published"], seen
-    assert "processed" in seen["pubsub-payments"], seen
-    assert seen["pubsub-downstream"] == ["downstream call"], seen
+    want = {"pubsub-publisher": ["published"], "pubsub-payments": ["processed"],
+            "pubsub-downstream": ["downstream call"]}
+    deadline = time.monotonic() + 20
+    while True:
+        # Log lines are stored shortly after the invocation ends, so look until they are in.
+        seen = {}
+        for function in want:
+            events = logs.filter_log_events(
+                logGroupName=f"/aws/lambda/{function}",
+                filterPattern=f'{{ $.correlationId = "{correlation_id}" }}')["events"]
+            seen[function] = [json.loads(e["message"])["event"] for e in events]
+        if seen == want or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert seen == want
 
 
 def test_circuit_breaker_opens_and_recovers(deployed):
