@@ -149,7 +149,8 @@ def run(args) -> dict:
             event = json.loads(entry["Body"])
             message_id = event["Records"][0]["Sns"]["MessageId"]
             dead[message_id] = entry
-        if len(audit) >= len(expected) and len(dead) >= len(poison):
+        audited = {i["pk"]["S"] for i in audit}
+        if audited >= set(expected) and set(dead) >= set(poison):
             break
         time.sleep(1)
     cpu_after = cpu_seconds(args.nimbus_pid) if args.nimbus_pid else None
