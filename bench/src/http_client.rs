@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=00";
 const AWS_JSON_1_0: &str = "application/x-amz-json-1.0";
 const SNS_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=00";
+const DYNAMODB_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00";
 const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 
 /// Where the server listens, from its `listening on http://…` line.
@@ -107,6 +108,19 @@ impl Connection {
         self.exchange(request).await
     }
 
+    /// `POST /` with `X-Amz-Target: DynamoDB_20120810.<operation>` and a JSON body.
+    pub async fn dynamodb(&mut self, operation: &str, body: Bytes) -> Result<Reply> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/")
+            .header(header::HOST, &self.authority)
+            .header(header::CONTENT_TYPE, AWS_JSON_1_0)
+            .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
+            .header(header::AUTHORIZATION, DYNAMODB_AUTHORIZATION)
+            .body(Full::new(body))?;
+        self.exchange(request).await
+    }
+
     /// `POST /` with an SNS query-protocol form body (`Action=Publish&…`).
     pub async fn sns(&mut self, body: Bytes) -> Result<Reply> {
         let request = Request::builder()
@@ -122,17 +136,30 @@ impl Connection {
     /// `POST path` with a JSON body and an unverified SigV4 header for `service`, as a
     /// restJson SDK call looks.
     pub async fn post_json(&mut self, path: &str, service: &str, body: Bytes) -> Result<Reply> {
+        self.post_json_with(path, service, &[], body).await
+    }
+
+    /// `post_json` with extra headers (e.g. `X-Amz-Invocation-Type: Event`).
+    pub async fn post_json_with(
+        &mut self,
+        path: &str,
+        service: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<Reply> {
         let authorization = format!(
             "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
         );
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(Method::POST)
             .uri(path)
             .header(header::HOST, &self.authority)
             .header(header::CONTENT_TYPE, "application/json")
-            .header(header::AUTHORIZATION, authorization)
-            .body(Full::new(body))?;
-        self.exchange(request).await
+            .header(header::AUTHORIZATION, authorization);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.exchange(request.body(Full::new(body))?).await
     }
 
     async fn exchange(&mut self, request: Request<Full<Bytes>>) -> Result<Reply> {

@@ -49,8 +49,8 @@ const ECHOES: &[Echo] = &[
 ];
 
 /// Figures of one load run.
-struct Run {
-    per_second: f64,
+pub(crate) struct Run {
+    pub per_second: f64,
     p50: Duration,
     p99: Duration,
     errors: u64,
@@ -125,7 +125,7 @@ async fn create(endpoint: &Endpoint, name: &str, echo: &Echo) -> Result<()> {
     Ok(())
 }
 
-fn invoke_path(name: &str) -> String {
+pub(crate) fn invoke_path(name: &str) -> String {
     format!("/2015-03-31/functions/{name}/invocations")
 }
 
@@ -150,7 +150,7 @@ async fn cold_start(endpoint: &Endpoint, name: &str, echo: &Echo) -> Result<(Dur
 }
 
 /// A closed loop of `concurrency` connections for `duration`: invokes of `name`, or pings.
-async fn load(
+pub(crate) async fn load(
     server: &ServerProcess,
     name: Option<&str>,
     concurrency: usize,

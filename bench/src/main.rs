@@ -1,12 +1,15 @@
-//! `nimbus-bench sqs|sns|lambda [--quick]`: starts the nimbus release binary on a temporary data
+//! `nimbus-bench sqs|sns|lambda|esm|lambda-async|dynamodb [--quick]`: starts the nimbus release binary on a temporary data
 //! directory, measures SQS against a reference handler on the same HTTP stack (or SNS fan-out
 //! against SQS SendMessage), prints a Markdown table and writes it to
 //! `bench/results/<suite>-latest.md`.
 
 mod commit_metrics;
 mod disk;
+mod dynamodb;
+mod esm;
 mod http_client;
 mod lambda;
+mod lambda_async;
 mod load;
 mod report;
 mod server_process;
@@ -22,11 +25,14 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: nimbus-bench sqs|sns|lambda [--quick]
+const USAGE: &str = "usage: nimbus-bench sqs|sns|lambda|esm|lambda-async|dynamodb [--quick]
 
   sqs       measure SQS on a fresh nimbus (build it first: cargo build --release -p nimbus)
   sns       measure SNS → SQS fan-out, with SQS SendMessage as the reference
   lambda    measure warm invokes and cold starts of echo functions
+  esm       measure SQS → function through an event source mapping, with SQS receive+delete as the reference
+  lambda-async  measure asynchronous invokes of the Rust echo function: accepted and processed
+  dynamodb  measure PutItem, GetItem, Query and a hot counter against the ping reference
   --quick   1 s per load figure and fewer stored messages for the loaded RSS figure";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -44,6 +50,9 @@ fn parse_arguments(arguments: &[String]) -> Result<Arguments> {
             "sqs" if suite.is_none() => suite = Some("sqs"),
             "sns" if suite.is_none() => suite = Some("sns"),
             "lambda" if suite.is_none() => suite = Some("lambda"),
+            "esm" if suite.is_none() => suite = Some("esm"),
+            "lambda-async" if suite.is_none() => suite = Some("lambda-async"),
+            "dynamodb" if suite.is_none() => suite = Some("dynamodb"),
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
@@ -67,6 +76,9 @@ fn main() -> ExitCode {
                 match arguments.suite {
                     "sns" => run_sns(arguments.quick).await,
                     "lambda" => run_lambda(arguments.quick).await,
+                    "esm" => run_esm(arguments.quick).await,
+                    "lambda-async" => run_lambda_async(arguments.quick).await,
+                    "dynamodb" => run_dynamodb(arguments.quick).await,
                     _ => run_sqs(arguments.quick).await,
                 }
             })
@@ -78,6 +90,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a suite's report and keeps it as `bench/results/<suite>-latest.md`.
+fn keep_report(suite: &str, document: &str) -> Result<()> {
+    println!("{document}");
+    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&results)?;
+    std::fs::write(results.join(format!("{suite}-latest.md")), document)?;
+    eprintln!("written to bench/results/{suite}-latest.md");
+    Ok(())
 }
 
 async fn run_sqs(quick: bool) -> Result<()> {
@@ -107,13 +129,7 @@ async fn run_sqs(quick: bool) -> Result<()> {
         ),
     ];
     let document = summary::document(&header, &measured, &settings);
-    println!("{document}");
-    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
-    std::fs::create_dir_all(&results)?;
-    let path = results.join("sqs-latest.md");
-    std::fs::write(&path, &document)?;
-    eprintln!("written to bench/results/sqs-latest.md");
-    Ok(())
+    keep_report("sqs", &document)
 }
 
 async fn run_sns(quick: bool) -> Result<()> {
@@ -123,12 +139,7 @@ async fn run_sns(quick: bool) -> Result<()> {
         suite::relative_to_workspace(&binary)
     );
     let document = sns_suite::run(binary, quick).await?;
-    println!("{document}");
-    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
-    std::fs::create_dir_all(&results)?;
-    std::fs::write(results.join("sns-latest.md"), &document)?;
-    eprintln!("written to bench/results/sns-latest.md");
-    Ok(())
+    keep_report("sns", &document)
 }
 
 async fn run_lambda(quick: bool) -> Result<()> {
@@ -145,12 +156,54 @@ async fn run_lambda(quick: bool) -> Result<()> {
             "5 s per figure"
         },
     );
-    println!("{document}");
-    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
-    std::fs::create_dir_all(&results)?;
-    std::fs::write(results.join("lambda-latest.md"), &document)?;
-    eprintln!("written to bench/results/lambda-latest.md");
-    Ok(())
+    keep_report("lambda", &document)
+}
+
+async fn run_esm(quick: bool) -> Result<()> {
+    let binary = server_binary()?;
+    let cores = suite::core_count();
+    let body = esm::run(&binary, quick).await?;
+    let document = format!(
+        "# nimbus event source mapping benchmark\n\nDate: {} UTC; nimbus binary: {}; {cores} cores shared by the load generator, the server and the functions; {}\n\n{body}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M"),
+        suite::relative_to_workspace(&binary),
+        if quick { "--quick" } else { "full run" },
+    );
+    keep_report("esm", &document)
+}
+
+async fn run_lambda_async(quick: bool) -> Result<()> {
+    let binary = server_binary()?;
+    let cores = suite::core_count();
+    let body = lambda_async::run(&binary, quick).await?;
+    let document = format!(
+        "# nimbus Lambda asynchronous invocation benchmark\n\nDate: {} UTC; nimbus binary: {}; {cores} cores shared by the load generator, the server and the function instances; {}; store commits are fsync'd\n\n{body}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M"),
+        suite::relative_to_workspace(&binary),
+        if quick {
+            "--quick (1 s per reference figure, 5,000 events)"
+        } else {
+            "5 s per reference figure, 30,000 events"
+        },
+    );
+    keep_report("lambda-async", &document)
+}
+
+async fn run_dynamodb(quick: bool) -> Result<()> {
+    let binary = server_binary()?;
+    let cores = suite::core_count();
+    let body = dynamodb::run(&binary, quick).await?;
+    let document = format!(
+        "# nimbus DynamoDB benchmark\n\nDate: {} UTC; nimbus binary: {}; {cores} cores shared by the load generator and the server; store commits fsync'd (durable data directory); {}\n\nThe reference (ping) is `GET /_nimbus/ping` on the same server and HTTP stack, measured just before each figure at the same concurrency.\n\n{body}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M"),
+        suite::relative_to_workspace(&binary),
+        if quick {
+            "--quick (1 s per figure, 100,000-item Query table)"
+        } else {
+            "5 s per figure"
+        },
+    );
+    keep_report("dynamodb", &document)
 }
 
 /// `NIMBUS_BENCH_BINARY` overrides where the server binary is taken from.
@@ -192,6 +245,8 @@ mod tests {
             }
         );
         assert_eq!(args(&["lambda"]).unwrap().suite, "lambda");
+        assert_eq!(args(&["esm", "--quick"]).unwrap().suite, "esm");
+        assert_eq!(args(&["lambda-async"]).unwrap().suite, "lambda-async");
         assert!(args(&[]).is_err());
         assert!(args(&["sqs", "sqs"]).is_err());
         assert!(args(&["sqs", "sns"]).is_err());

@@ -52,6 +52,27 @@ pub trait QueueSender: Send + Sync + 'static {
     }
 }
 
+/// A message to publish to a topic.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TopicMessage {
+    pub message: String,
+    pub subject: Option<String>,
+    pub attributes: BTreeMap<String, MessageAttribute>,
+}
+
+/// Publishes to topics by ARN (implemented by SNS; Lambda destinations and dead-letter
+/// topics use it).
+pub trait TopicPublisher: Send + Sync + 'static {
+    /// Publishes one message; returns its message id. `ctx` gives the caller's endpoint for
+    /// the URLs SNS puts in notifications. A missing topic fails as it would for a client.
+    fn publish_to_topic<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        topic_arn: &'a str,
+        message: TopicMessage,
+    ) -> BoxFuture<'a, Result<String, ServiceError>>;
+}
+
 /// How a function is invoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvocationType {
@@ -129,4 +150,61 @@ pub trait FunctionUrlHandler: Send + Sync + 'static {
         url_id: &str,
         request: FunctionUrlRequest,
     ) -> BoxFuture<'_, FunctionUrlResponse>;
+}
+
+/// A message taken from a queue by another service (Lambda's event source mappings).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumedMessage {
+    pub message_id: String,
+    /// Deletes the message or changes its visibility until it is received again.
+    pub receipt_handle: String,
+    pub body: String,
+    pub md5_of_body: String,
+    /// Present when the message has attributes.
+    pub md5_of_message_attributes: Option<String>,
+    /// System attributes by name: `ApproximateReceiveCount`, `SentTimestamp`, `SenderId`,
+    /// `ApproximateFirstReceiveTimestamp`, the FIFO ones and `AWSTraceHeader` when present.
+    pub attributes: BTreeMap<String, String>,
+    pub message_attributes: BTreeMap<String, MessageAttribute>,
+}
+
+/// What a consumer must know about a queue before polling it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueDescription {
+    pub fifo: bool,
+    /// The queue's default visibility timeout, which a received message stays hidden for.
+    pub visibility_timeout_secs: i64,
+}
+
+/// Receives from and settles messages of queues by ARN (implemented by SQS): the same
+/// receive, delete and visibility rules clients get, so redrive policies apply unchanged.
+pub trait QueueConsumer: Send + Sync + 'static {
+    /// Whether the queue exists, and its type and visibility timeout.
+    fn describe_queue<'a>(
+        &'a self,
+        queue_arn: &'a str,
+    ) -> BoxFuture<'a, Result<QueueDescription, ServiceError>>;
+
+    /// Receives up to `max_messages` (1–10), waiting up to `wait` for the first one to arrive.
+    fn receive<'a>(
+        &'a self,
+        queue_arn: &'a str,
+        max_messages: usize,
+        wait: std::time::Duration,
+    ) -> BoxFuture<'a, Result<Vec<ConsumedMessage>, ServiceError>>;
+
+    /// Deletes received messages; a stale receipt handle is ignored, as SQS does.
+    fn delete<'a>(
+        &'a self,
+        queue_arn: &'a str,
+        receipt_handles: Vec<String>,
+    ) -> BoxFuture<'a, Result<(), ServiceError>>;
+
+    /// Makes received messages visible again after `timeout_secs`.
+    fn change_visibility<'a>(
+        &'a self,
+        queue_arn: &'a str,
+        receipt_handles: Vec<String>,
+        timeout_secs: i64,
+    ) -> BoxFuture<'a, Result<(), ServiceError>>;
 }

@@ -8,20 +8,25 @@ use nimbus_model::Blob;
 use nimbus_model::lambda::{self as wire, LambdaApi};
 
 use crate::invoke::{InvokeMode, InvokeRequest};
-use crate::layers_api;
 use crate::policy::Grant;
 use crate::record::{FunctionRef, function_arn, parse_function_ref};
 use crate::settings::{apply_update, configuration, new_record};
-use crate::urls::UrlChange;
-use crate::wire_shapes::{cors_value, layer_output, url_config};
+use crate::url_api;
+use crate::versions::PublishRequest;
+use crate::versions_api;
+use crate::wire_shapes::layer_output;
 use crate::{Lambda, errors};
+use crate::{async_api, esm, layers_api};
 
 /// The Lambda service as the generated dispatcher calls it.
 #[derive(Clone)]
 pub struct LambdaService(pub Arc<Lambda>);
 
-/// Only `$LATEST` exists until versions are published.
-fn latest_only(ctx: &RequestContext, reference: &FunctionRef) -> Result<(), ServiceError> {
+/// Operations on `$LATEST` only: a version or alias qualifier names nothing they act on.
+pub(crate) fn latest_only(
+    ctx: &RequestContext,
+    reference: &FunctionRef,
+) -> Result<(), ServiceError> {
     match reference.qualifier.as_deref() {
         None | Some("$LATEST") => Ok(()),
         Some(q) => Err(errors::function_not_found(&format!(
@@ -81,6 +86,10 @@ impl LambdaApi for LambdaService {
             .0
             .create_function(ctx, record, zip.into_inner(), tags)
             .await?;
+        if input.publish == Some(true) {
+            return versions_api::publish(&self.0, ctx, &record.name, PublishRequest::default())
+                .await;
+        }
         Ok(configuration(ctx, &record))
     }
 
@@ -89,10 +98,11 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::GetFunctionRequest,
     ) -> Result<wire::GetFunctionResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let function = self.0.get_function(ctx, &name)?;
+        let reference = parse_function_ref(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let resolved = versions_api::resolve(&self.0, ctx, &reference)?;
+        let function = self.0.get_function(ctx, &reference.name)?;
         Ok(wire::GetFunctionResponse {
-            configuration: Some(configuration(ctx, &function.record)),
+            configuration: Some(resolved.configuration()),
             code: Some(wire::FunctionCodeLocation {
                 repository_type: Some("S3".into()),
                 ..Default::default()
@@ -113,9 +123,8 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::GetFunctionConfigurationRequest,
     ) -> Result<wire::FunctionConfiguration, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let function = self.0.get_function(ctx, &name)?;
-        Ok(configuration(ctx, &function.record))
+        let reference = parse_function_ref(ctx, &input.function_name, input.qualifier.as_deref())?;
+        Ok(versions_api::resolve(&self.0, ctx, &reference)?.configuration())
     }
 
     async fn list_functions(
@@ -127,6 +136,25 @@ impl LambdaApi for LambdaService {
             .max_items
             .unwrap_or(MAX_LIST_ITEMS)
             .clamp(1, MAX_LIST_ITEMS);
+        match input.function_version.as_deref() {
+            None => {}
+            Some("ALL") => {
+                return versions_api::list_every_version(
+                    &self.0,
+                    ctx,
+                    input.marker.as_deref(),
+                    usize::try_from(max).unwrap_or(50),
+                );
+            }
+            Some(other) => {
+                return Err(ServiceError::validation(
+                    "ValidationException",
+                    format!(
+                        "1 validation error detected: Value '{other}' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]"
+                    ),
+                ));
+            }
+        }
         let (functions, next) = self.0.list_functions(
             ctx,
             input.marker.as_deref(),
@@ -165,6 +193,9 @@ impl LambdaApi for LambdaService {
                 },
             )
             .await?;
+        if input.publish == Some(true) {
+            return versions_api::publish(&self.0, ctx, &name, PublishRequest::default()).await;
+        }
         Ok(configuration(ctx, &record))
     }
 
@@ -192,8 +223,13 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::DeleteFunctionRequest,
     ) -> Result<wire::DeleteFunctionResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        self.0.delete_function(ctx, &name).await?;
+        let reference = parse_function_ref(ctx, &input.function_name, input.qualifier.as_deref())?;
+        match reference.qualifier.as_deref() {
+            Some(qualifier) => {
+                versions_api::delete_qualified(&self.0, ctx, &reference.name, qualifier).await?;
+            }
+            None => self.0.delete_function(ctx, &reference.name).await?,
+        }
         Ok(wire::DeleteFunctionResponse {
             status_code: Some(204),
         })
@@ -270,6 +306,7 @@ impl LambdaApi for LambdaService {
                 Ok(())
             })
             .await?;
+        self.0.forget_function(ctx, &name);
         Ok(wire::Concurrency {
             reserved_concurrent_executions: Some(input.reserved_concurrent_executions),
         })
@@ -302,6 +339,7 @@ impl LambdaApi for LambdaService {
                 Ok(())
             })
             .await?;
+        self.0.forget_function(ctx, &name);
         Ok(())
     }
 
@@ -378,22 +416,7 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::CreateFunctionUrlConfigRequest,
     ) -> Result<wire::CreateFunctionUrlConfigResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let change = UrlChange {
-            auth_type: Some(input.auth_type),
-            invoke_mode: input.invoke_mode,
-            cors: cors_value(input.cors.as_ref()),
-        };
-        let config = self.0.put_url(ctx, &name, change, true).await?;
-        let url = url_config(&self.0, ctx, &name, config);
-        Ok(wire::CreateFunctionUrlConfigResponse {
-            function_url: url.function_url,
-            function_arn: url.function_arn,
-            auth_type: url.auth_type,
-            cors: url.cors,
-            creation_time: url.creation_time,
-            invoke_mode: url.invoke_mode,
-        })
+        url_api::create(&self.0, ctx, input).await
     }
 
     async fn get_function_url_config(
@@ -401,17 +424,7 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::GetFunctionUrlConfigRequest,
     ) -> Result<wire::GetFunctionUrlConfigResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let url = url_config(&self.0, ctx, &name, self.0.get_url(ctx, &name)?);
-        Ok(wire::GetFunctionUrlConfigResponse {
-            function_url: url.function_url,
-            function_arn: url.function_arn,
-            auth_type: url.auth_type,
-            cors: url.cors,
-            creation_time: url.creation_time,
-            last_modified_time: url.last_modified_time,
-            invoke_mode: url.invoke_mode,
-        })
+        url_api::get(&self.0, ctx, &input)
     }
 
     async fn update_function_url_config(
@@ -419,23 +432,7 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::UpdateFunctionUrlConfigRequest,
     ) -> Result<wire::UpdateFunctionUrlConfigResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let change = UrlChange {
-            auth_type: input.auth_type,
-            invoke_mode: input.invoke_mode,
-            cors: cors_value(input.cors.as_ref()),
-        };
-        let config = self.0.put_url(ctx, &name, change, false).await?;
-        let url = url_config(&self.0, ctx, &name, config);
-        Ok(wire::UpdateFunctionUrlConfigResponse {
-            function_url: url.function_url,
-            function_arn: url.function_arn,
-            auth_type: url.auth_type,
-            cors: url.cors,
-            creation_time: url.creation_time,
-            last_modified_time: url.last_modified_time,
-            invoke_mode: url.invoke_mode,
-        })
+        url_api::update(&self.0, ctx, input).await
     }
 
     async fn delete_function_url_config(
@@ -443,8 +440,8 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::DeleteFunctionUrlConfigRequest,
     ) -> Result<(), ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        self.0.delete_url(ctx, &name).await
+        let (name, alias) = url_api::target(ctx, &input.function_name, input.qualifier.as_deref())?;
+        self.0.delete_url(ctx, &name, alias.as_deref()).await
     }
 
     async fn list_function_url_configs(
@@ -453,16 +450,7 @@ impl LambdaApi for LambdaService {
         input: wire::ListFunctionUrlConfigsRequest,
     ) -> Result<wire::ListFunctionUrlConfigsResponse, ServiceError> {
         let name = function_name(ctx, &input.function_name, None)?;
-        let function = self.0.get_function(ctx, &name)?;
-        Ok(wire::ListFunctionUrlConfigsResponse {
-            function_url_configs: function
-                .record
-                .url
-                .into_iter()
-                .map(|c| url_config(&self.0, ctx, &name, c))
-                .collect(),
-            next_marker: None,
-        })
+        url_api::list(&self.0, ctx, &name)
     }
 
     async fn add_permission(
@@ -470,7 +458,7 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::AddPermissionRequest,
     ) -> Result<wire::AddPermissionResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let reference = parse_function_ref(ctx, &input.function_name, input.qualifier.as_deref())?;
         let grant = Grant {
             statement_id: input.statement_id,
             action: input.action,
@@ -482,7 +470,7 @@ impl LambdaApi for LambdaService {
         };
         let statement = self
             .0
-            .add_permission(ctx, &name, grant, input.revision_id)
+            .add_permission(ctx, &reference, grant, input.revision_id)
             .await?;
         Ok(wire::AddPermissionResponse {
             statement: Some(statement),
@@ -494,9 +482,9 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::RemovePermissionRequest,
     ) -> Result<(), ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let reference = parse_function_ref(ctx, &input.function_name, input.qualifier.as_deref())?;
         self.0
-            .remove_permission(ctx, &name, input.statement_id, input.revision_id)
+            .remove_permission(ctx, &reference, input.statement_id, input.revision_id)
             .await
     }
 
@@ -505,8 +493,8 @@ impl LambdaApi for LambdaService {
         ctx: &RequestContext,
         input: wire::GetPolicyRequest,
     ) -> Result<wire::GetPolicyResponse, ServiceError> {
-        let name = function_name(ctx, &input.function_name, input.qualifier.as_deref())?;
-        let (policy, revision) = self.0.get_policy(ctx, &name)?;
+        let reference = parse_function_ref(ctx, &input.function_name, input.qualifier.as_deref())?;
+        let (policy, revision) = self.0.get_policy(ctx, &reference)?;
         Ok(wire::GetPolicyResponse {
             policy: Some(policy),
             revision_id: Some(revision),
@@ -564,6 +552,168 @@ impl LambdaApi for LambdaService {
         self.0
             .delete_layer_version(ctx, &input.layer_name, input.version_number)
             .await
+    }
+
+    async fn put_function_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::PutFunctionEventInvokeConfigRequest,
+    ) -> Result<wire::FunctionEventInvokeConfig, ServiceError> {
+        async_api::put(&self.0, ctx, input, true).await
+    }
+
+    async fn update_function_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::UpdateFunctionEventInvokeConfigRequest,
+    ) -> Result<wire::FunctionEventInvokeConfig, ServiceError> {
+        async_api::update(&self.0, ctx, input).await
+    }
+
+    async fn get_function_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetFunctionEventInvokeConfigRequest,
+    ) -> Result<wire::FunctionEventInvokeConfig, ServiceError> {
+        async_api::get(&self.0, ctx, &input)
+    }
+
+    async fn list_function_event_invoke_configs(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListFunctionEventInvokeConfigsRequest,
+    ) -> Result<wire::ListFunctionEventInvokeConfigsResponse, ServiceError> {
+        async_api::list(&self.0, ctx, &input)
+    }
+
+    async fn delete_function_event_invoke_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::DeleteFunctionEventInvokeConfigRequest,
+    ) -> Result<(), ServiceError> {
+        async_api::delete(&self.0, ctx, &input).await
+    }
+
+    async fn publish_version(
+        &self,
+        ctx: &RequestContext,
+        input: wire::PublishVersionRequest,
+    ) -> Result<wire::FunctionConfiguration, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        let request = PublishRequest {
+            description: input.description,
+            code_sha256: input.code_sha256,
+            revision_id: input.revision_id,
+        };
+        versions_api::publish(&self.0, ctx, &name, request).await
+    }
+
+    async fn list_versions_by_function(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListVersionsByFunctionRequest,
+    ) -> Result<wire::ListVersionsByFunctionResponse, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        versions_api::list_versions(
+            &self.0,
+            ctx,
+            &name,
+            input.marker.as_deref(),
+            input.max_items,
+        )
+    }
+
+    async fn create_alias(
+        &self,
+        ctx: &RequestContext,
+        input: wire::CreateAliasRequest,
+    ) -> Result<wire::AliasConfiguration, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        versions_api::create_alias(&self.0, ctx, &name, input).await
+    }
+
+    async fn update_alias(
+        &self,
+        ctx: &RequestContext,
+        input: wire::UpdateAliasRequest,
+    ) -> Result<wire::AliasConfiguration, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        versions_api::update_alias(&self.0, ctx, &name, input).await
+    }
+
+    async fn get_alias(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetAliasRequest,
+    ) -> Result<wire::AliasConfiguration, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        let alias = self.0.get_alias(ctx, &name, &input.name)?;
+        Ok(versions_api::alias_configuration(ctx, &name, alias))
+    }
+
+    async fn list_aliases(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListAliasesRequest,
+    ) -> Result<wire::ListAliasesResponse, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        versions_api::list_aliases(&self.0, ctx, &name, &input)
+    }
+
+    async fn delete_alias(
+        &self,
+        ctx: &RequestContext,
+        input: wire::DeleteAliasRequest,
+    ) -> Result<(), ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        self.0.delete_alias(ctx, &name, &input.name).await
+    }
+
+    async fn create_event_source_mapping(
+        &self,
+        ctx: &RequestContext,
+        input: wire::CreateEventSourceMappingRequest,
+    ) -> Result<wire::EventSourceMappingConfiguration, ServiceError> {
+        let mapping = self.0.create_mapping(ctx, input).await?;
+        Ok(esm::configuration(&mapping))
+    }
+
+    async fn get_event_source_mapping(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetEventSourceMappingRequest,
+    ) -> Result<wire::EventSourceMappingConfiguration, ServiceError> {
+        Ok(esm::configuration(&self.0.get_mapping(ctx, &input.uuid)?))
+    }
+
+    async fn list_event_source_mappings(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListEventSourceMappingsRequest,
+    ) -> Result<wire::ListEventSourceMappingsResponse, ServiceError> {
+        let (page, next) = self.0.list_mapping_page(ctx, &input)?;
+        Ok(wire::ListEventSourceMappingsResponse {
+            next_marker: next,
+            event_source_mappings: Some(page.iter().map(esm::configuration).collect()),
+        })
+    }
+
+    async fn update_event_source_mapping(
+        &self,
+        ctx: &RequestContext,
+        input: wire::UpdateEventSourceMappingRequest,
+    ) -> Result<wire::EventSourceMappingConfiguration, ServiceError> {
+        let mapping = self.0.update_mapping(ctx, input).await?;
+        Ok(esm::configuration(&mapping))
+    }
+
+    async fn delete_event_source_mapping(
+        &self,
+        ctx: &RequestContext,
+        input: wire::DeleteEventSourceMappingRequest,
+    ) -> Result<wire::EventSourceMappingConfiguration, ServiceError> {
+        let mapping = self.0.delete_mapping(ctx, &input.uuid).await?;
+        Ok(esm::configuration(&mapping))
     }
 
     async fn reset(&self) -> Result<(), ServiceError> {

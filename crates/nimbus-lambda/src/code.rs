@@ -99,7 +99,15 @@ pub fn unpack(zip: &[u8], dir: &Path) -> Result<(), ZipError> {
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
-    std::fs::rename(&staging, dir).map_err(io)
+    match std::fs::rename(&staging, dir) {
+        Ok(()) => Ok(()),
+        // A concurrent first invoke unpacked the same code first: theirs is as good.
+        Err(_) if dir.is_dir() => {
+            let _ = std::fs::remove_dir_all(&staging);
+            Ok(())
+        }
+        Err(err) => Err(io(err)),
+    }
 }
 
 fn staging_dir(dir: &Path) -> PathBuf {
@@ -135,6 +143,22 @@ mod tests {
             assert!(writer.finish().is_ok());
         }
         out.into_inner()
+    }
+
+    #[test]
+    fn concurrent_unpacks_of_the_same_code_both_succeed() {
+        let zip = zip_of(&[("app.py", b"x", 0o644)]);
+        let dir = std::env::temp_dir().join(format!("nimbus-code-{}", uuid::Uuid::new_v4()));
+        let results: Vec<_> = (0..8)
+            .map(|_| {
+                let (zip, dir) = (zip.clone(), dir.clone());
+                std::thread::spawn(move || unpack(&zip, &dir))
+            })
+            .map(|t| t.join().ok())
+            .collect();
+        assert!(results.iter().all(|r| *r == Some(Ok(()))), "{results:?}");
+        assert_eq!(std::fs::read(dir.join("app.py")).ok(), Some(b"x".to_vec()));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -10,13 +10,14 @@ use nimbus_runtime::{LaunchError, LaunchSpec, Launcher, LogSink, RuntimeFamily, 
 
 use crate::code;
 use crate::logsink::LogTarget;
-use crate::record::{FunctionRecord, function_arn};
+use crate::record::FunctionRecord;
+use crate::versions::Version;
 use crate::{Lambda, errors};
 
 pub(crate) struct Deployed {
     pub record: FunctionRecord,
-    pub arn: String,
-    /// The executor's pool key: the function key and its revision.
+    pub version: Version,
+    /// The executor's pool key: the version key and the version's revision.
     pub pool_key: String,
     pub launch: Result<LaunchSpec, LaunchError>,
     pub sink: Arc<dyn LogSink>,
@@ -92,36 +93,48 @@ impl Lambda {
             .join(code::digest_dir_name(zip))
     }
 
-    /// The function ready to invoke, from the cache or prepared now.
+    /// A function version ready to invoke, from the cache or prepared now. Versions with the
+    /// same code share its unpacked directory.
     pub(crate) async fn deployed(
         &self,
         ctx: &RequestContext,
         name: &str,
+        version: Version,
     ) -> Result<Arc<Deployed>, ServiceError> {
-        let key = Self::function_key(ctx, name);
+        let key = Self::version_key(ctx, name, version);
         if let Some(deployed) = self.deployed.read().get(&key) {
             return Ok(Arc::clone(deployed));
         }
-        let function = self.get_function(ctx, name)?;
-        let zip = self.function_zip(ctx, name)?;
+        let (record, zip) = match version {
+            Version::Latest => (
+                self.get_function(ctx, name)?.record,
+                self.function_zip(ctx, name)?,
+            ),
+            Version::Published(n) => {
+                let mut record = self.get_version(ctx, name, n)?;
+                // Reserved concurrency belongs to the function, not to a version.
+                record.reserved_concurrency =
+                    self.get_function(ctx, name)?.record.reserved_concurrency;
+                (record, self.version_zip(ctx, name, n)?)
+            }
+        };
         let dir = self.code_dir(ctx, name, &zip);
         let target = dir.clone();
         tokio::task::spawn_blocking(move || code::unpack(&zip, &target))
             .await
             .map_err(|_| errors::bad_zip())?
             .map_err(|_| errors::bad_zip())?;
-        let record = function.record;
         let layers = self.unpack_layers(ctx, &record.layers).await?;
         let launcher = self.launcher(&record, &dir, &layers).await?;
-        let launch =
-            launcher.map(|launcher| self.launch_spec(ctx, &record, dir, &layers, launcher));
+        let launch = launcher
+            .map(|launcher| self.launch_spec(ctx, &record, version, dir, &layers, launcher));
         let sink: Arc<dyn LogSink> = Arc::new(self.logs.sink(LogTarget {
             account: ctx.account_id.clone(),
             region: ctx.region.clone(),
             group: record.log_group(),
         }));
         let deployed = Arc::new(Deployed {
-            arn: function_arn(ctx, name),
+            version,
             pool_key: format!("{key}{}", record.revision_id),
             record,
             launch,
@@ -162,6 +175,7 @@ impl Lambda {
         &self,
         ctx: &RequestContext,
         record: &FunctionRecord,
+        version: Version,
         task_root: PathBuf,
         layers: &[PathBuf],
         launcher: Launcher,
@@ -199,7 +213,7 @@ impl Lambda {
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
                 record.memory_mb.to_string(),
             ),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", version.label()),
             ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
             ("AWS_LAMBDA_LOG_GROUP_NAME", record.log_group()),
             // A 12-digit key id is read as the account: calls back into nimbus land in the
@@ -227,6 +241,7 @@ impl Lambda {
             env,
             task_root,
             scratch_root: self.executor.scratch_root(),
+            version: version.label(),
             memory_mb: record.memory_mb,
             timeout: Duration::from_secs(u64::from(record.timeout_secs)),
             start_warning: launcher.warning,

@@ -12,6 +12,12 @@ pub fn function_exists(name: &str) -> ServiceError {
     errors::resource_conflict_exception(format!("Function already exist: {name}"))
 }
 
+pub fn revision_mismatch() -> ServiceError {
+    errors::precondition_failed_exception(
+        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+    )
+}
+
 pub fn invalid(message: impl Into<String>) -> ServiceError {
     errors::invalid_parameter_value_exception(message)
 }

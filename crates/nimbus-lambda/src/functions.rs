@@ -51,17 +51,23 @@ pub(crate) fn load_function(
 }
 
 pub(crate) fn decode_row(row: &nimbus_store::Row) -> Result<StoredFunction, nimbus_store::DbError> {
-    let format = row.i64(0)?;
+    let record = decode_record(row.i64(0)?, row.str(1)?)?;
+    let tags = serde_json::from_str(row.str(2)?)
+        .map_err(|e| nimbus_store::DbError::Engine(e.to_string()))?;
+    Ok(StoredFunction { record, tags })
+}
+
+/// A stored settings document of the given format.
+pub(crate) fn decode_record(
+    format: i64,
+    text: &str,
+) -> Result<FunctionRecord, nimbus_store::DbError> {
     if format != RECORD_FORMAT {
         return Err(nimbus_store::DbError::Engine(format!(
             "lambda function record format {format}"
         )));
     }
-    let record = serde_json::from_str(row.str(1)?)
-        .map_err(|e| nimbus_store::DbError::Engine(e.to_string()))?;
-    let tags = serde_json::from_str(row.str(2)?)
-        .map_err(|e| nimbus_store::DbError::Engine(e.to_string()))?;
-    Ok(StoredFunction { record, tags })
+    serde_json::from_str(text).map_err(|e| nimbus_store::DbError::Engine(e.to_string()))
 }
 
 pub(crate) fn encode(value: &impl serde::Serialize) -> String {
@@ -207,9 +213,7 @@ impl Lambda {
                     return Err(TxError::Abort(errors::function_not_found(&arn)));
                 };
                 if expected_revision.as_ref().is_some_and(|r| *r != function.record.revision_id) {
-                    return Err(TxError::Abort(nimbus_model::lambda::errors::precondition_failed_exception(
-                        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
-                    )));
+                    return Err(TxError::Abort(errors::revision_mismatch()));
                 }
                 change(&mut function).map_err(TxError::Abort)?;
                 if let Some(zip) = &new_zip {
@@ -235,7 +239,7 @@ impl Lambda {
         Ok(record)
     }
 
-    /// Deletes a function and stops its instances.
+    /// Deletes a function with its versions and aliases, and stops its instances.
     pub async fn delete_function(
         &self,
         ctx: &RequestContext,
@@ -257,10 +261,16 @@ impl Lambda {
                     "DELETE FROM lambda_url_ids WHERE account = ?1 AND region = ?2 AND name = ?3",
                     &params![&account, &region, &name_owned],
                 )?;
+                tx.execute(
+                    "DELETE FROM lambda_event_invoke_configs WHERE account = ?1 AND region = ?2 AND name = ?3",
+                    &params![&account, &region, &name_owned],
+                )?;
+                crate::versions::delete_all_versions(tx, &account, &region, &name_owned)?;
                 Ok(())
             })
             .await?;
-        self.forget(ctx, name);
+        self.async_configs.write().clear();
+        self.forget_function(ctx, name);
         Ok(())
     }
 }

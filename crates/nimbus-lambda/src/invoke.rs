@@ -9,7 +9,8 @@ use nimbus_core::{BoxFuture, RequestContext, ServiceError};
 use nimbus_model::lambda::errors as wire_errors;
 use nimbus_runtime::{Invocation, Outcome, Throttled};
 
-use crate::record::parse_function_ref;
+use crate::record::{FunctionRef, function_arn, parse_function_ref};
+use crate::versions::{Version, qualified_arn};
 use crate::{Lambda, errors};
 
 /// AWS's payload limits: 6 MB synchronous, 1 MB asynchronous.
@@ -51,6 +52,24 @@ pub struct InvokeOutput {
     /// Base64 of the last 4 KB of the invocation's log, when asked for.
     pub log_result: Option<String>,
     pub executed_version: Option<String>,
+}
+
+/// How one invocation is made, besides its target and payload.
+pub(crate) struct Call {
+    /// Base64 JSON passed to the function's context.
+    pub client_context: Option<String>,
+    /// `LogType=Tail`.
+    pub want_log: bool,
+    pub request_id: String,
+}
+
+/// What one invocation runs.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub version: Version,
+    /// The ARN the function was invoked by (qualified when a qualifier was given), which the
+    /// function sees as its invoked ARN.
+    pub arn: String,
 }
 
 fn trace_id(ctx: &RequestContext, now_secs: i64) -> String {
@@ -95,12 +114,7 @@ impl Lambda {
             client_context,
         } = request;
         let reference = parse_function_ref(ctx, &function, qualifier.as_deref())?;
-        if let Some(q) = reference.qualifier.as_deref().filter(|q| *q != "$LATEST") {
-            return Err(errors::function_not_found(&format!(
-                "{}:{q}",
-                crate::record::function_arn(ctx, &reference.name)
-            )));
-        }
+        let target = self.target(ctx, &reference)?;
         let limit = if mode == InvokeMode::Event {
             MAX_ASYNC_PAYLOAD
         } else {
@@ -117,7 +131,8 @@ impl Lambda {
                 "Could not parse request body into json: Could not parse payload into json",
             ));
         }
-        let deployed = self.deployed(ctx, &reference.name).await?;
+        // Checks that the version exists, and prepares it while an event waits in the queue.
+        let deployed = self.deployed(ctx, &reference.name, target.version).await?;
         match mode {
             InvokeMode::DryRun => Ok(InvokeOutput {
                 status: 204,
@@ -127,7 +142,7 @@ impl Lambda {
                 executed_version: None,
             }),
             InvokeMode::Event => {
-                self.enqueue_event(ctx, &reference.name, payload).await?;
+                self.enqueue_event(ctx, &reference, payload).await?;
                 Ok(InvokeOutput {
                     status: 202,
                     payload: Bytes::new(),
@@ -138,10 +153,47 @@ impl Lambda {
             }
             InvokeMode::RequestResponse => {
                 drop(deployed);
-                self.run(ctx, &reference.name, payload, client_context, want_log)
-                    .await
+                self.run(
+                    ctx,
+                    &reference.name,
+                    &target,
+                    payload,
+                    client_context,
+                    want_log,
+                )
+                .await
             }
         }
+    }
+
+    /// The version a reference runs and the ARN it was invoked by. An alias picks one of
+    /// its versions by weight, for each invocation.
+    pub(crate) fn target(
+        &self,
+        ctx: &RequestContext,
+        reference: &FunctionRef,
+    ) -> Result<Target, ServiceError> {
+        let Some(qualifier) = reference.qualifier.as_deref() else {
+            return Ok(Target {
+                version: Version::Latest,
+                arn: function_arn(ctx, &reference.name),
+            });
+        };
+        let arn = qualified_arn(ctx, &reference.name, qualifier);
+        if let Some(version) = Version::parse(qualifier) {
+            return Ok(Target { version, arn });
+        }
+        let alias = self
+            .alias_for_invoke(ctx, &reference.name, qualifier)
+            .map_err(|err| {
+                if err.status == 404 {
+                    errors::function_not_found(&arn)
+                } else {
+                    err
+                }
+            })?;
+        let version = Version::parse(alias.pick()).unwrap_or(Version::Latest);
+        Ok(Target { version, arn })
     }
 
     /// Runs one synchronous invocation on a warm or new instance.
@@ -149,18 +201,43 @@ impl Lambda {
         &self,
         ctx: &RequestContext,
         name: &str,
+        target: &Target,
         payload: Bytes,
         client_context: Option<String>,
         want_log: bool,
     ) -> Result<InvokeOutput, ServiceError> {
-        let deployed = self.deployed(ctx, name).await?;
         let request_id = nimbus_core::ids::uuid();
+        let call = Call {
+            client_context,
+            want_log,
+            request_id,
+        };
+        self.run_with_id(ctx, name, target, payload, call).await
+    }
+
+    /// Runs one invocation under a given request id (an asynchronous event keeps its id
+    /// across retries).
+    pub(crate) async fn run_with_id(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        target: &Target,
+        payload: Bytes,
+        call: Call,
+    ) -> Result<InvokeOutput, ServiceError> {
+        let Call {
+            client_context,
+            want_log,
+            request_id,
+        } = call;
+        let deployed = self.deployed(ctx, name, target.version).await?;
+        let executed_version = Some(deployed.version.label());
         let failed = |payload: Bytes| InvokeOutput {
             status: 200,
             payload,
             function_error: Some("Unhandled".into()),
             log_result: None,
-            executed_version: Some("$LATEST".into()),
+            executed_version: executed_version.clone(),
         };
         let spec = match &deployed.launch {
             Ok(spec) => spec,
@@ -170,7 +247,7 @@ impl Lambda {
         let invocation = Invocation {
             request_id: request_id.clone(),
             payload,
-            function_arn: deployed.arn.clone(),
+            function_arn: target.arn.clone(),
             client_context,
             trace_id: trace_id(ctx, now_ms / 1000),
             deadline_ms: chrono::Utc::now().timestamp_millis()
@@ -201,11 +278,13 @@ impl Lambda {
                 )));
             }
             Err(Throttled::Function) => {
+                self.count_throttle(ctx, name);
                 return Err(errors::throttled(
                     "ReservedFunctionConcurrentInvocationLimitExceeded",
                 ));
             }
             Err(Throttled::Account) => {
+                self.count_throttle(ctx, name);
                 return Err(errors::throttled("ConcurrentInvocationLimitExceeded"));
             }
         };
@@ -216,7 +295,7 @@ impl Lambda {
                 payload: body,
                 function_error: None,
                 log_result: None,
-                executed_version: Some("$LATEST".into()),
+                executed_version: executed_version.clone(),
             },
             Outcome::FunctionError(body) | Outcome::InitError(body) => failed(body),
             Outcome::Timeout(after) => failed(error_payload(

@@ -5,10 +5,15 @@
 //! operations, `api` adapts them to the generated wire shapes, and [`LambdaInvoker`] is the
 //! cross-service [`FunctionInvoker`](nimbus_core::effects::FunctionInvoker).
 
+mod aliases;
 mod api;
+mod async_api;
+mod async_config;
 mod code;
 mod deploy;
+mod destinations;
 mod errors;
+mod esm;
 mod event_queue;
 mod functions;
 mod invoke;
@@ -19,26 +24,33 @@ mod policy;
 mod record;
 mod schema;
 mod settings;
+mod url_api;
+mod url_configs;
 mod urls;
+mod versions;
+mod versions_api;
 mod wire_shapes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use nimbus_core::effects::LogWriter;
+use nimbus_core::effects::{LogWriter, QueueConsumer};
 use nimbus_core::{Clock, RequestContext, ServiceError};
 use nimbus_runtime::{Executor, ExecutorConfig};
 use nimbus_store::{DbError, ServiceStore, Store};
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
+pub use aliases::{AliasChange, AliasRecord};
 pub use api::LambdaService;
 pub use functions::StoredFunction;
 pub use invoke::{InvokeMode, InvokeOutput, InvokeRequest, LambdaInvoker};
 pub use record::{FunctionRecord, UrlConfig};
 pub use urls::LambdaUrls;
+pub use versions::{PublishRequest, PublishedVersion, Version};
 
 /// Where Lambda keeps code and how it runs it.
 #[derive(Debug, Clone)]
@@ -49,6 +61,18 @@ pub struct LambdaConfig {
     pub account_concurrency: usize,
     /// How long an unused instance stays warm.
     pub idle_timeout: Duration,
+    /// Multiplies the asynchronous retry and backoff delays (1.0 is AWS's schedule; tests
+    /// shorten it).
+    pub async_retry_scale: f64,
+}
+
+/// Throttled invocations of one function since start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleCount {
+    pub account: String,
+    pub region: String,
+    pub function: String,
+    pub count: u64,
 }
 
 /// The Lambda service.
@@ -57,14 +81,24 @@ pub struct Lambda {
     clock: Clock,
     config: LambdaConfig,
     executor: Arc<Executor>,
-    /// Functions ready to invoke, by `account/region/name`; dropped whenever the function
-    /// changes, so an invoke never reads the store.
+    /// Function versions ready to invoke, by `account/region/name/version/`; dropped whenever
+    /// the version changes, so an invoke never reads the store.
     deployed: RwLock<HashMap<String, Arc<deploy::Deployed>>>,
+    /// Aliases that invocations went through, by `account/region/name/alias`.
+    aliases: RwLock<HashMap<String, Arc<aliases::AliasRecord>>>,
+    /// Counts alias changes, so that a read racing a change is not cached.
+    alias_changes: AtomicU64,
     logs: logsink::LogForwarder,
     /// `http://host:port` of nimbus itself, for `AWS_ENDPOINT_URL` inside functions; known
     /// once the server has bound its port.
     endpoint: OnceLock<String>,
     events: event_queue::EventQueue,
+    event_sources: esm::EventSources,
+    /// Asynchronous invocation settings by `account/region/name/qualifier`; `None` caches
+    /// "not configured". Cleared whenever one changes.
+    async_configs: RwLock<HashMap<String, Option<Arc<async_config::EventInvokeConfig>>>>,
+    destinations: destinations::Destinations,
+    throttles: parking_lot::Mutex<HashMap<(String, String, String), u64>>,
 }
 
 impl Lambda {
@@ -93,9 +127,15 @@ impl Lambda {
             config,
             executor,
             deployed: RwLock::default(),
+            aliases: RwLock::default(),
+            alias_changes: AtomicU64::new(0),
             logs: logsink::LogForwarder::start(log_writer),
             endpoint: OnceLock::new(),
             events: event_queue::EventQueue::default(),
+            event_sources: esm::EventSources::default(),
+            async_configs: RwLock::default(),
+            destinations: destinations::Destinations::default(),
+            throttles: parking_lot::Mutex::default(),
         }))
     }
 
@@ -104,28 +144,78 @@ impl Lambda {
         let _ = self.endpoint.set(url.to_owned());
     }
 
-    /// Starts the event queue worker, and the reaper of idle instances (which stops all
-    /// instances on shutdown).
+    /// Gives event source mappings the queues they read. Call before `spawn_workers`.
+    pub fn connect_queues(&self, queues: Arc<dyn QueueConsumer>) {
+        let _ = self.event_sources.queues.set(queues);
+    }
+
+    /// Starts the event queue worker, the event source mapping pollers, and the reaper of
+    /// idle instances (which stops all instances on shutdown).
     pub fn spawn_workers(self: &Arc<Self>, shutdown: watch::Receiver<bool>) {
         self.spawn_event_worker(shutdown.clone());
+        self.spawn_mapping_supervisor(shutdown.clone());
         self.executor.spawn_reaper(shutdown);
+    }
+
+    fn count_throttle(&self, ctx: &RequestContext, name: &str) {
+        let key = (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
+        *self.throttles.lock().entry(key).or_default() += 1;
+    }
+
+    /// Throttled invocations per function since the server started.
+    pub fn throttle_counts(&self) -> Vec<ThrottleCount> {
+        let mut counts: Vec<ThrottleCount> = self
+            .throttles
+            .lock()
+            .iter()
+            .map(|((account, region, function), count)| ThrottleCount {
+                account: account.clone(),
+                region: region.clone(),
+                function: function.clone(),
+                count: *count,
+            })
+            .collect();
+        counts.sort_by(|a, b| {
+            (&a.account, &a.region, &a.function).cmp(&(&b.account, &b.region, &b.function))
+        });
+        counts
     }
 
     fn function_key(ctx: &RequestContext, name: &str) -> String {
         format!("{}/{}/{name}/", ctx.account_id, ctx.region)
     }
 
-    /// Drops what is cached about a function and its warm instances.
+    fn version_key(ctx: &RequestContext, name: &str, version: Version) -> String {
+        format!("{}{}/", Self::function_key(ctx, name), version.label())
+    }
+
+    /// Drops what is cached about `$LATEST` and its warm instances (published versions
+    /// never change).
     fn forget(&self, ctx: &RequestContext, name: &str) {
-        let key = Self::function_key(ctx, name);
+        self.forget_version(ctx, name, Version::Latest);
+    }
+
+    fn forget_version(&self, ctx: &RequestContext, name: &str, version: Version) {
+        let key = Self::version_key(ctx, name, version);
         self.deployed.write().remove(&key);
         self.executor.retire(&key);
+    }
+
+    /// Drops what is cached about every version and alias of a function.
+    fn forget_function(&self, ctx: &RequestContext, name: &str) {
+        let prefix = Self::function_key(ctx, name);
+        self.deployed.write().retain(|k, _| !k.starts_with(&prefix));
+        self.drop_cached_alias(&prefix);
+        self.executor.retire(&prefix);
     }
 
     /// Deletes every function of every account and region and stops all instances.
     pub async fn reset(&self) -> Result<(), ServiceError> {
         self.db.clear_tables(schema::TABLES).await?;
         self.deployed.write().clear();
+        self.async_configs.write().clear();
+        self.drop_cached_alias("");
+        self.event_sources.changed.notify_one();
         self.executor.stop_all();
         Ok(())
     }

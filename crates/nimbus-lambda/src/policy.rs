@@ -1,11 +1,15 @@
-//! A function's resource policy: AddPermission, RemovePermission, GetPolicy.
+//! A function's resource policies: AddPermission, RemovePermission, GetPolicy. The function,
+//! each version and each alias has its own policy; all statements are kept with the function,
+//! and a statement's `Resource` (the ARN, qualified or not) says whose policy it is in.
 
 use nimbus_core::{RequestContext, ServiceError};
 use nimbus_model::lambda::errors as wire_errors;
 use serde_json::{Value, json};
 
 use crate::Lambda;
-use crate::record::function_arn;
+use crate::record::{FunctionRef, function_arn};
+use crate::versions::qualified_arn;
+use crate::versions_api::resolve;
 
 /// What AddPermission grants.
 #[derive(Debug, Clone, Default)]
@@ -65,7 +69,7 @@ impl Lambda {
     pub async fn add_permission(
         &self,
         ctx: &RequestContext,
-        name: &str,
+        function: &FunctionRef,
         grant: Grant,
         revision: Option<String>,
     ) -> Result<String, ServiceError> {
@@ -84,11 +88,12 @@ impl Lambda {
                 ),
             ));
         }
-        let statement = statement(&function_arn(ctx, name), &grant);
+        let resource = self.policy_resource(ctx, function)?;
+        let statement = statement(&resource, &grant);
         let text = statement.to_string();
-        self.update_function(ctx, name, revision, None, move |f| {
+        self.update_function(ctx, &function.name, revision, None, move |f| {
             let sid = &grant.statement_id;
-            if f.record.policy.iter().any(|s| s["Sid"] == json!(sid)) {
+            if f.record.policy.iter().any(|s| s["Sid"] == json!(sid) && s["Resource"] == json!(resource)) {
                 return Err(wire_errors::resource_conflict_exception(format!(
                     "The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement."
                 )));
@@ -103,13 +108,16 @@ impl Lambda {
     pub async fn remove_permission(
         &self,
         ctx: &RequestContext,
-        name: &str,
+        function: &FunctionRef,
         statement_id: String,
         revision: Option<String>,
     ) -> Result<(), ServiceError> {
-        self.update_function(ctx, name, revision, None, move |f| {
+        let resource = self.policy_resource(ctx, function)?;
+        self.update_function(ctx, &function.name, revision, None, move |f| {
             let before = f.record.policy.len();
-            f.record.policy.retain(|s| s["Sid"] != json!(statement_id));
+            f.record
+                .policy
+                .retain(|s| s["Sid"] != json!(statement_id) || s["Resource"] != json!(resource));
             if f.record.policy.len() == before {
                 return Err(wire_errors::resource_not_found_exception(
                     "Statement not found: no policy statement with that id.",
@@ -121,14 +129,36 @@ impl Lambda {
         Ok(())
     }
 
-    /// The policy document and the function's revision.
+    /// The ARN whose policy a reference names; the version or alias must exist.
+    fn policy_resource(
+        &self,
+        ctx: &RequestContext,
+        function: &FunctionRef,
+    ) -> Result<String, ServiceError> {
+        match function.qualifier.as_deref() {
+            None => Ok(function_arn(ctx, &function.name)),
+            Some(qualifier) => {
+                resolve(self, ctx, function)?;
+                Ok(qualified_arn(ctx, &function.name, qualifier))
+            }
+        }
+    }
+
+    /// The policy document of the function, version or alias, and the function's revision.
     pub fn get_policy(
         &self,
         ctx: &RequestContext,
-        name: &str,
+        function: &FunctionRef,
     ) -> Result<(String, String), ServiceError> {
-        let function = self.get_function(ctx, name)?;
-        if function.record.policy.is_empty() {
+        let resource = json!(self.policy_resource(ctx, function)?);
+        let stored = self.get_function(ctx, &function.name)?;
+        let statements: Vec<&Value> = stored
+            .record
+            .policy
+            .iter()
+            .filter(|s| s["Resource"] == resource)
+            .collect();
+        if statements.is_empty() {
             return Err(wire_errors::resource_not_found_exception(
                 "The resource you requested does not exist.",
             ));
@@ -136,8 +166,8 @@ impl Lambda {
         let document = json!({
             "Version": "2012-10-17",
             "Id": "default",
-            "Statement": function.record.policy,
+            "Statement": statements,
         });
-        Ok((document.to_string(), function.record.revision_id))
+        Ok((document.to_string(), stored.record.revision_id))
     }
 }

@@ -92,6 +92,15 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// A version number, `$LATEST` or an alias name, at most 128 characters.
+fn valid_qualifier(qualifier: &str) -> bool {
+    !qualifier.is_empty()
+        && qualifier.len() <= 128
+        && qualifier
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '$' | '-' | '_'))
+}
+
 /// Reads `my-function`, `my-function:v1`, `123456789012:function:my-function` or a full ARN.
 /// An ARN of another account or region names a function that does not exist here.
 pub fn parse_function_ref(
@@ -118,6 +127,19 @@ pub fn parse_function_ref(
     }
     if account.is_some_and(|a| a != ctx.account_id) || region.is_some_and(|r| r != ctx.region) {
         return Err(errors::function_not_found(&function_arn(ctx, name)));
+    }
+    // The pattern admits an empty qualifier, which names nothing.
+    let qualifier = qualifier.filter(|q| !q.is_empty());
+    if let Some(q) = qualifier.filter(|q| !valid_qualifier(q)) {
+        return Err(ServiceError::validation(
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value '{q}' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)"
+            ),
+        ));
+    }
+    if inline_qualifier.is_some_and(|q| !valid_qualifier(q)) {
+        return Err(name_constraint(text));
     }
     let qualifier = match (inline_qualifier, qualifier) {
         (Some(a), Some(b)) if a != b => {
@@ -173,5 +195,9 @@ mod tests {
         );
         assert!(parse_function_ref(&ctx, "bad name", None).is_err());
         assert!(parse_function_ref(&ctx, "f:1", Some("2")).is_err());
+        assert!(parse_function_ref(&ctx, "f", Some("a.b")).is_err());
+        assert!(parse_function_ref(&ctx, "f:a.b", None).is_err());
+        let aliased = parse_function_ref(&ctx, "000000000000:function:f:live", None).ok();
+        assert_eq!(aliased.and_then(|r| r.qualifier), Some("live".into()));
     }
 }

@@ -36,7 +36,12 @@ pub fn check_runtime(runtime: &str) -> Result<(), ServiceError> {
     )))
 }
 
-fn check_range(field: &str, value: i32, min: i32, max: i32) -> Result<u32, ServiceError> {
+pub(crate) fn check_range(
+    field: &str,
+    value: i32,
+    min: i32,
+    max: i32,
+) -> Result<u32, ServiceError> {
     if (min..=max).contains(&value) {
         return u32::try_from(value).map_err(|_| errors::invalid(format!("{field} is invalid")));
     }
@@ -205,12 +210,22 @@ pub fn apply_update(
     Ok(())
 }
 
-/// The `FunctionConfiguration` AWS reports. Functions are ready as soon as they are stored,
-/// so `State` is `Active` and `LastUpdateStatus` `Successful` (the waiters return at once).
+/// `$LATEST`'s `FunctionConfiguration`, named by its unqualified ARN.
 pub fn configuration(ctx: &RequestContext, record: &FunctionRecord) -> wire::FunctionConfiguration {
+    configuration_as(record, function_arn(ctx, &record.name), "$LATEST")
+}
+
+/// The `FunctionConfiguration` AWS reports for one version, named by `arn` (qualified when
+/// the request named a version or alias). Functions are ready as soon as they are stored, so
+/// `State` is `Active` and `LastUpdateStatus` `Successful` (the waiters return at once).
+pub fn configuration_as(
+    record: &FunctionRecord,
+    arn: String,
+    version: &str,
+) -> wire::FunctionConfiguration {
     wire::FunctionConfiguration {
         function_name: Some(record.name.clone()),
-        function_arn: Some(function_arn(ctx, &record.name)),
+        function_arn: Some(arn),
         runtime: Some(record.runtime.clone()),
         role: Some(record.role.clone()),
         handler: record.handler.clone(),
@@ -220,7 +235,7 @@ pub fn configuration(ctx: &RequestContext, record: &FunctionRecord) -> wire::Fun
         memory_size: i32::try_from(record.memory_mb).ok(),
         last_modified: Some(record.last_modified.clone()),
         code_sha256: Some(record.code_sha256.clone()),
-        version: Some("$LATEST".into()),
+        version: Some(version.to_owned()),
         environment: (!record.environment.is_empty()).then(|| wire::EnvironmentResponse {
             variables: Some(record.environment.clone().into_iter().collect()),
             error: None,

@@ -1,4 +1,5 @@
-//! Function URLs: their configuration, and serving HTTP requests with the payload 2.0 event.
+//! Serving function URLs: HTTP requests become payload 2.0 events (configurations are in
+//! `url_configs`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -6,162 +7,11 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use nimbus_core::effects::{FunctionUrlHandler, FunctionUrlRequest, FunctionUrlResponse};
-use nimbus_core::{BoxFuture, RequestContext, ServiceError};
-use nimbus_store::{TxError, params};
+use nimbus_core::{BoxFuture, RequestContext};
 use serde_json::{Value, json};
 
-use crate::functions::{encode, load_function, now_iso};
+use crate::Lambda;
 use crate::invoke::{InvokeMode, InvokeRequest};
-use crate::record::{UrlConfig, function_arn};
-use crate::{Lambda, errors};
-
-/// What a URL change sets; `None` keeps the current value.
-#[derive(Debug, Clone, Default)]
-pub struct UrlChange {
-    pub auth_type: Option<String>,
-    pub invoke_mode: Option<String>,
-    pub cors: Option<Value>,
-}
-
-fn url_not_found(ctx: &RequestContext, name: &str) -> ServiceError {
-    nimbus_model::lambda::errors::resource_not_found_exception(format!(
-        "The resource you requested does not exist. (Function URL of {})",
-        function_arn(ctx, name)
-    ))
-}
-
-fn check_modes(change: &UrlChange) -> Result<(), ServiceError> {
-    if let Some(auth) = change.auth_type.as_deref()
-        && !matches!(auth, "NONE" | "AWS_IAM")
-    {
-        return Err(errors::invalid(format!(
-            "1 validation error detected: Value '{auth}' at 'authType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, AWS_IAM]"
-        )));
-    }
-    if let Some(mode) = change.invoke_mode.as_deref()
-        && !matches!(mode, "BUFFERED" | "RESPONSE_STREAM")
-    {
-        return Err(errors::invalid(format!(
-            "1 validation error detected: Value '{mode}' at 'invokeMode' failed to satisfy constraint: Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]"
-        )));
-    }
-    Ok(())
-}
-
-impl Lambda {
-    /// The URL a client should request for `id`: the path form on the nimbus endpoint, which
-    /// works without any DNS setup.
-    pub fn function_url(&self, ctx: &RequestContext, id: &str) -> String {
-        format!("{}/_nimbus/function-url/{id}/", ctx.base_url)
-    }
-
-    /// Creates (`create`) or changes a function's URL.
-    pub async fn put_url(
-        &self,
-        ctx: &RequestContext,
-        name: &str,
-        change: UrlChange,
-        create: bool,
-    ) -> Result<UrlConfig, ServiceError> {
-        check_modes(&change)?;
-        let (account, region, name_owned) =
-            (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
-        let arn = function_arn(ctx, name);
-        let now = now_iso(self);
-        let new_id = uuid::Uuid::new_v4().simple().to_string();
-        let not_found = url_not_found(ctx, name);
-        let config = self.db
-            .write(move |tx| {
-                let Some(mut function) = load_function(tx, &account, &region, &name_owned)? else {
-                    return Err(TxError::Abort(errors::function_not_found(&arn)));
-                };
-                let config = match (function.record.url.take(), create) {
-                    (Some(_), true) => {
-                        return Err(TxError::Abort(
-                            nimbus_model::lambda::errors::resource_conflict_exception(format!(
-                                "Failed to create function url config for [functionArn = {arn}]. Error message:  FunctionUrlConfig exists for this Lambda function"
-                            )),
-                        ));
-                    }
-                    (None, false) => return Err(TxError::Abort(not_found)),
-                    (None, true) => {
-                        tx.execute(
-                            "INSERT INTO lambda_url_ids (url_id, account, region, name) VALUES (?1, ?2, ?3, ?4)",
-                            &params![&new_id, &account, &region, &name_owned],
-                        )?;
-                        UrlConfig {
-                            id: new_id,
-                            auth_type: change.auth_type.unwrap_or_else(|| "NONE".into()),
-                            invoke_mode: change.invoke_mode.unwrap_or_else(|| "BUFFERED".into()),
-                            cors: change.cors,
-                            created: now.clone(),
-                            last_modified: now,
-                        }
-                    }
-                    (Some(mut config), false) => {
-                        if let Some(auth) = change.auth_type {
-                            config.auth_type = auth;
-                        }
-                        if let Some(mode) = change.invoke_mode {
-                            config.invoke_mode = mode;
-                        }
-                        if change.cors.is_some() {
-                            config.cors = change.cors;
-                        }
-                        config.last_modified = now;
-                        config
-                    }
-                };
-                function.record.url = Some(config.clone());
-                tx.execute(
-                    "UPDATE lambda_functions SET record = ?4 WHERE account = ?1 AND region = ?2 AND name = ?3",
-                    &params![&account, &region, &name_owned, encode(&function.record)],
-                )?;
-                Ok(config)
-            })
-            .await?;
-        self.forget(ctx, name);
-        Ok(config)
-    }
-
-    /// A function's URL configuration.
-    pub fn get_url(&self, ctx: &RequestContext, name: &str) -> Result<UrlConfig, ServiceError> {
-        self.get_function(ctx, name)?
-            .record
-            .url
-            .ok_or_else(|| url_not_found(ctx, name))
-    }
-
-    pub async fn delete_url(&self, ctx: &RequestContext, name: &str) -> Result<(), ServiceError> {
-        let config = self.get_url(ctx, name)?;
-        self.update_function(ctx, name, None, None, |f| {
-            f.record.url = None;
-            Ok(())
-        })
-        .await?;
-        self.db
-            .write(move |tx| {
-                tx.execute(
-                    "DELETE FROM lambda_url_ids WHERE url_id = ?1",
-                    &params![&config.id],
-                )?;
-                Ok(())
-            })
-            .await
-    }
-
-    /// The account, region and function a URL id belongs to.
-    fn url_owner(&self, id: &str) -> Result<Option<(String, String, String)>, ServiceError> {
-        self.db.read(|tx| {
-            tx.query_one(
-                "SELECT account, region, name FROM lambda_url_ids WHERE url_id = ?1",
-                &params![id],
-            )?
-            .map(|row| Ok((row.string(0)?, row.string(1)?, row.string(2)?)))
-            .transpose()
-        })
-    }
-}
 
 /// The payload 2.0 event of a function URL request.
 fn event(id: &str, region: &str, request: &FunctionUrlRequest, now_ms: i64) -> Value {
@@ -342,12 +192,13 @@ impl FunctionUrlHandler for LambdaUrls {
     ) -> BoxFuture<'_, FunctionUrlResponse> {
         let url_id = url_id.to_owned();
         Box::pin(async move {
-            let Ok(Some((account, region, name))) = self.0.url_owner(&url_id) else {
+            let Ok(Some(owner)) = self.0.url_owner(&url_id) else {
                 return plain(404, "Not Found");
             };
+            let (region, name, alias) = (owner.region, owner.name, owner.alias);
             let base = self.0.endpoint.get().cloned().unwrap_or_default();
-            let ctx = RequestContext::internal(&account, &region, &base);
-            let Ok(config) = self.0.get_url(&ctx, &name) else {
+            let ctx = RequestContext::internal(&owner.account, &region, &base);
+            let Ok(config) = self.0.get_url(&ctx, &name, alias.as_deref()) else {
                 return plain(404, "Not Found");
             };
             // AWS_IAM URLs take only signed requests. Signatures themselves are checked by
@@ -361,9 +212,10 @@ impl FunctionUrlHandler for LambdaUrls {
                 return plain(403, "Forbidden");
             }
             let payload = event(&url_id, &region, &request, self.0.clock.now_ms());
+            // An alias's URL runs the version the alias picks, as invoking the alias does.
             let invoke = InvokeRequest {
                 function: name,
-                qualifier: None,
+                qualifier: alias,
                 payload: payload.to_string().into(),
                 mode: InvokeMode::RequestResponse,
                 want_log: false,

@@ -7,6 +7,7 @@ use nimbus_model::lambda as wire;
 use crate::Lambda;
 use crate::layers::{LayerVersion, layer_arn};
 use crate::record::{UrlConfig, function_arn};
+use crate::versions::qualified_arn;
 
 pub(crate) fn compatible(
     version: &LayerVersion,
@@ -62,15 +63,20 @@ pub(crate) fn cors_value(cors: Option<&wire::Cors>) -> Option<serde_json::Value>
     cors.and_then(|c| serde_json::to_value(c).ok())
 }
 
+/// A URL configuration of `$LATEST` (`alias` is `None`) or of an alias.
 pub(crate) fn url_config(
     lambda: &Lambda,
     ctx: &RequestContext,
     name: &str,
+    alias: Option<&str>,
     config: UrlConfig,
 ) -> wire::FunctionUrlConfig {
     wire::FunctionUrlConfig {
         function_url: lambda.function_url(ctx, &config.id),
-        function_arn: function_arn(ctx, name),
+        function_arn: alias.map_or_else(
+            || function_arn(ctx, name),
+            |alias| qualified_arn(ctx, name, alias),
+        ),
         creation_time: config.created,
         last_modified_time: config.last_modified,
         cors: config.cors.and_then(|c| serde_json::from_value(c).ok()),

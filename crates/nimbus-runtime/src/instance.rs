@@ -64,7 +64,11 @@ impl Instance {
     pub async fn start(spec: &LaunchSpec, sink: Arc<dyn LogSink>) -> std::io::Result<Instance> {
         let api = RuntimeApi::start().await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let stream = format!("{}/[$LATEST]{id}", chrono::Utc::now().format("%Y/%m/%d"));
+        let stream = format!(
+            "{}/[{}]{id}",
+            chrono::Utc::now().format("%Y/%m/%d"),
+            spec.version
+        );
         let scratch = spec.scratch_root.join(&id);
         std::fs::create_dir_all(&scratch)?;
         let mut command = Command::new(&spec.program);
@@ -143,7 +147,10 @@ impl Instance {
     pub async fn invoke(&mut self, inv: Invocation, spec: &LaunchSpec) -> (InvokeResult, bool) {
         let request_id = inv.request_id.clone();
         *self.capture.lock() = Some(String::new());
-        self.log(format!("START RequestId: {request_id} Version: $LATEST"));
+        self.log(format!(
+            "START RequestId: {request_id} Version: {}",
+            spec.version
+        ));
         let cold = !self.ready;
         let wait_for_output = inv.wait_for_output;
         let mut began = Instant::now();

@@ -38,6 +38,9 @@ pub struct LaunchSpec {
     pub task_root: PathBuf,
     /// Where per-instance scratch directories go.
     pub scratch_root: PathBuf,
+    /// The function version the instances run (`$LATEST` or a number): it names log streams
+    /// (`YYYY/MM/DD/[VERSION]id`) and appears in START lines.
+    pub version: String,
     pub memory_mb: u32,
     pub timeout: Duration,
     /// A line written to the function's log when an instance starts (e.g. that a fallback

@@ -31,6 +31,7 @@ fn spec(executor: &Executor, dir: &Path, runtime: &str, handler: &str, timeout: 
         ],
         task_root: task,
         scratch_root: executor.scratch_root(),
+        version: "$LATEST".into(),
         memory_mb: 128,
         timeout: Duration::from_secs(timeout),
         start_warning: launcher.warning,

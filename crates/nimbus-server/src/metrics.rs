@@ -1,10 +1,14 @@
 //! Prometheus metrics served at `/_nimbus/metrics`: requests, errors and latency per service
-//! and operation, and the store's group-commit batch sizes and commit latency.
+//! and operation, the store's group-commit batch sizes and commit latency, and counters other
+//! parts of nimbus keep themselves (read on each scrape through [`CounterSource`]).
 
 use std::sync::Arc;
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use parking_lot::RwLock;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
@@ -31,6 +35,34 @@ struct ErrorLabels {
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
+/// One labelled value of a counter kept elsewhere: label pairs and the count.
+pub type CounterSample = (Vec<(String, String)>, u64);
+
+/// Reads a counter family kept elsewhere (e.g. Lambda's throttles) when metrics are scraped.
+pub type CounterSource = Arc<dyn Fn() -> Vec<CounterSample> + Send + Sync>;
+
+/// The counter sources added after start, encoded on each scrape.
+#[derive(Default)]
+struct ExternalCounters(RwLock<Vec<(&'static str, &'static str, CounterSource)>>);
+
+impl std::fmt::Debug for ExternalCounters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExternalCounters")
+    }
+}
+
+impl Collector for ExternalCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for (name, help, source) in self.0.read().iter() {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (labels, value) in source() {
+                ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The server's metrics; cheap to clone (all handles are shared).
 #[derive(Clone)]
 pub struct ServerMetrics {
@@ -40,6 +72,7 @@ pub struct ServerMetrics {
     latency: HistogramFamily<OperationLabels>,
     commit_batch_size: Histogram,
     commit_seconds: Histogram,
+    external: Arc<ExternalCounters>,
 }
 
 impl std::fmt::Debug for ServerMetrics {
@@ -93,7 +126,10 @@ impl ServerMetrics {
             "Duration of one group commit including the sync to disk",
             commit_seconds.clone(),
         );
+        let external = Arc::new(ExternalCounters::default());
+        registry.register_collector(Box::new(Arc::clone(&external)));
         ServerMetrics {
+            external,
             registry: Arc::new(registry),
             requests,
             errors,
@@ -125,6 +161,16 @@ impl ServerMetrics {
             };
             self.errors.get_or_create(&labels).inc();
         }
+    }
+
+    /// Adds a counter family read from `source` on every scrape; `name` gets `_total`.
+    pub fn add_counter_source(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        source: CounterSource,
+    ) {
+        self.external.0.write().push((name, help, source));
     }
 
     /// The handle the store reports commits through.
@@ -166,5 +212,31 @@ mod tests {
         assert!(text.contains(r#"nimbus_request_errors_total{service="sqs",operation="SendMessage",code="QueueDoesNotExist"} 1"#));
         assert!(text.contains("nimbus_store_commit_batch_size_count 1"));
         assert!(text.contains("nimbus_store_commit_duration_seconds_sum 0.004"));
+    }
+
+    #[test]
+    fn counter_sources_are_read_on_each_scrape() {
+        let metrics = ServerMetrics::default();
+        let count = Arc::new(std::sync::atomic::AtomicU64::new(1));
+        let seen = Arc::clone(&count);
+        metrics.add_counter_source(
+            "nimbus_lambda_throttles",
+            "Throttled invocations",
+            Arc::new(move || {
+                let labels = vec![("function".to_owned(), "f".to_owned())];
+                vec![(labels, seen.load(std::sync::atomic::Ordering::SeqCst))]
+            }),
+        );
+        assert!(
+            metrics
+                .encode()
+                .contains(r#"nimbus_lambda_throttles_total{function="f"} 1"#)
+        );
+        count.store(5, std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            metrics
+                .encode()
+                .contains(r#"nimbus_lambda_throttles_total{function="f"} 5"#)
+        );
     }
 }

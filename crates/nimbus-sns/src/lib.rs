@@ -15,6 +15,7 @@ mod errors;
 mod fanout;
 mod http;
 mod publish;
+mod publisher;
 mod retry;
 mod schema;
 mod send;
@@ -33,6 +34,7 @@ pub use api::SnsService;
 pub use deliver::Notification;
 pub use envelope::CERT_PATH;
 pub use publish::{MessageAttribute, PublishRequest, Published};
+pub use publisher::SnsTopicPublisher;
 pub use topics::TopicCounters;
 
 /// Where deliveries go besides HTTP endpoints; wired by the binary.

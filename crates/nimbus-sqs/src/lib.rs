@@ -6,6 +6,7 @@
 
 mod api;
 mod attributes;
+mod consume;
 mod deliver;
 mod errors;
 mod md5;
@@ -29,6 +30,7 @@ use parking_lot::RwLock;
 use queue::{Queue, QueueKey};
 
 pub use api::SqsService;
+pub use consume::SqsQueueConsumer;
 pub use deliver::SqsQueueSender;
 pub use message::{AttributeValue, Attributes};
 pub use messages::{NewMessage, SentMessage};
@@ -68,6 +70,11 @@ impl Sqs {
         queue_url: &str,
     ) -> Result<Arc<Queue>, ServiceError> {
         let key = queue::key_from_url(ctx, queue_url)?;
+        self.queue_by_key(key)
+    }
+
+    /// The queue a key names, from the cache or the store.
+    fn queue_by_key(&self, key: QueueKey) -> Result<Arc<Queue>, ServiceError> {
         if let Some(queue) = self.queues.read().get(&key) {
             return Ok(Arc::clone(queue));
         }

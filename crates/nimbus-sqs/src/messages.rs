@@ -195,6 +195,15 @@ impl Sqs {
         handles: Vec<String>,
     ) -> Result<Vec<Result<(), ServiceError>>, ServiceError> {
         let queue = self.queue_by_url(ctx, queue_url)?;
+        self.delete_in(queue, handles).await
+    }
+
+    /// Deletes messages of a known queue in one commit.
+    pub(crate) async fn delete_in(
+        &self,
+        queue: Arc<Queue>,
+        handles: Vec<String>,
+    ) -> Result<Vec<Result<(), ServiceError>>, ServiceError> {
         self.db.write(move |tx| {
             let mut results = Vec::with_capacity(handles.len());
             for handle in &handles {
@@ -222,6 +231,15 @@ impl Sqs {
         changes: Vec<(String, i64)>,
     ) -> Result<Vec<Result<(), ServiceError>>, ServiceError> {
         let queue = self.queue_by_url(ctx, queue_url)?;
+        self.change_visibility_in(queue, changes).await
+    }
+
+    /// Changes visibility timeouts of messages of a known queue in one commit.
+    pub(crate) async fn change_visibility_in(
+        &self,
+        queue: Arc<Queue>,
+        changes: Vec<(String, i64)>,
+    ) -> Result<Vec<Result<(), ServiceError>>, ServiceError> {
         let queue_id = queue.id;
         let now = self.clock.now_ms();
         let (results, wake) = self

@@ -103,8 +103,19 @@ impl Sqs {
         let wait_seconds = options
             .wait_time_seconds
             .unwrap_or_else(|| attributes::int(&queue.attributes, "ReceiveMessageWaitTimeSeconds"));
-        let deadline = tokio::time::Instant::now()
-            + std::time::Duration::from_secs(u64::try_from(wait_seconds).unwrap_or(0));
+        let wait = std::time::Duration::from_secs(u64::try_from(wait_seconds).unwrap_or(0));
+        self.receive_checked(queue, options, max, wait).await
+    }
+
+    /// Receives from a known queue with checked options, long-polling up to `wait`.
+    pub(crate) async fn receive_checked(
+        &self,
+        queue: Arc<Queue>,
+        options: ReceiveOptions,
+        max: i64,
+        wait: std::time::Duration,
+    ) -> Result<Vec<ReceivedMessage>, ServiceError> {
+        let deadline = tokio::time::Instant::now() + wait;
         let notify = self.waiters.of(queue.id);
         let options = std::sync::Arc::new(options);
         loop {

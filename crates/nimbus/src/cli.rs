@@ -91,6 +91,9 @@ pub struct ServeArgs {
     /// Tracing filter, e.g. `info` or `nimbus_server=debug` [env: NIMBUS_LOG_LEVEL] [default: info]
     #[arg(long)]
     pub log_level: Option<String>,
+    /// Multiplies Lambda's asynchronous retry and backoff delays, e.g. 0.001 for tests [env: NIMBUS_ASYNC_RETRY_SCALE] [default: 1]
+    #[arg(long)]
+    pub async_retry_scale: Option<f64>,
 }
 
 fn parse_auth(text: &str) -> Result<AuthMode, String> {

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use nimbus_core::effects::{FunctionInvoker, FunctionUrlHandler};
+use nimbus_core::effects::{FunctionInvoker, FunctionUrlHandler, QueueSender};
 use nimbus_core::{Clock, CredentialLookup, Service};
+use nimbus_dynamodb::{Dynamodb, DynamodbService, StreamsService};
 use nimbus_iam::{Iam, IamService, StsService};
 use nimbus_lambda::{Lambda, LambdaConfig, LambdaInvoker, LambdaService, LambdaUrls};
 use nimbus_logs::{Logs, LogsService, LogsWriter};
 use nimbus_model::ServiceModel;
+use nimbus_model::dynamodbstreams::DynamodbstreamsHandler;
 use nimbus_model::iam::IamHandler;
 use nimbus_model::lambda::LambdaHandler;
 use nimbus_model::logs::LogsHandler;
@@ -19,8 +21,8 @@ use nimbus_model::sns::SnsHandler;
 use nimbus_model::sqs::SqsHandler;
 use nimbus_model::sts::StsHandler;
 use nimbus_server::{AdminGetFn, AdminReply, CommitObserver, ServerMetrics};
-use nimbus_sns::{Endpoints, Sns, SnsService};
-use nimbus_sqs::{Sqs, SqsQueueSender, SqsService};
+use nimbus_sns::{Endpoints, Sns, SnsService, SnsTopicPublisher};
+use nimbus_sqs::{Sqs, SqsQueueConsumer, SqsQueueSender, SqsService};
 use nimbus_store::{Store, StoreConfig, StoreObserver};
 use tokio::sync::watch;
 
@@ -92,6 +94,7 @@ pub async fn compose(
         work_dir: lambda_dir,
         account_concurrency: ACCOUNT_CONCURRENCY,
         idle_timeout: FUNCTION_IDLE_TIMEOUT,
+        async_retry_scale: settings.async_retry_scale,
     };
     let logs = Logs::open(store.clone(), clock.clone()).await?;
     logs.spawn_workers(shutdown.clone());
@@ -103,16 +106,27 @@ pub async fn compose(
         Some(log_writer),
     )
     .await?;
-    lambda.spawn_workers(shutdown.clone());
+    // Event source mappings read queues through the same receive and delete paths clients use.
+    lambda.connect_queues(Arc::new(SqsQueueConsumer(Arc::clone(&sqs))));
     let function_invoker: Arc<dyn FunctionInvoker> = Arc::new(LambdaInvoker(Arc::clone(&lambda)));
 
     // SNS delivers to queues and functions through the same seams other services use.
+    let queue_sender: Arc<dyn QueueSender> = Arc::new(SqsQueueSender(Arc::clone(&sqs)));
     let endpoints = Endpoints {
-        queues: Some(Arc::new(SqsQueueSender(Arc::clone(&sqs)))),
+        queues: Some(Arc::clone(&queue_sender)),
         functions: Some(function_invoker),
     };
     let sns = Sns::open(store.clone(), clock.clone(), endpoints).await?;
     sns.spawn_workers(shutdown.clone());
+    // Lambda's destinations and dead-letter targets; SNS is bound late because it holds
+    // the function invoker (and weakly, so the two do not keep each other alive).
+    lambda.set_queue_sender(queue_sender);
+    lambda.set_topic_publisher(Arc::new(SnsTopicPublisher::new(&sns)));
+    lambda.spawn_workers(shutdown.clone());
+    lambda_metrics(metrics, &lambda);
+
+    let dynamodb = Dynamodb::open(store.clone(), clock.clone()).await?;
+    dynamodb.spawn_workers(shutdown.clone());
 
     let services: Vec<(Arc<dyn Service>, &'static ServiceModel)> = vec![
         (
@@ -139,6 +153,16 @@ pub async fn compose(
             Arc::new(LogsHandler::new(LogsService(logs))),
             &nimbus_model::logs::SERVICE,
         ),
+        (
+            Arc::new(DynamodbstreamsHandler::new(StreamsService(Arc::clone(
+                &dynamodb,
+            )))),
+            &nimbus_model::dynamodbstreams::SERVICE,
+        ),
+        (
+            Arc::new(DynamodbService(dynamodb)),
+            &nimbus_model::dynamodb::SERVICE,
+        ),
     ];
     let admin_pages = vec![("sns/", sns_pages(sns))];
     let function_urls: Arc<dyn FunctionUrlHandler> = Arc::new(LambdaUrls(Arc::clone(&lambda)));
@@ -152,6 +176,48 @@ pub async fn compose(
         store,
         scratch,
     })
+}
+
+/// Lambda's counters in `/_nimbus/metrics`: throttles per function and what became of
+/// asynchronous events. Read through a weak handle so metrics never keep Lambda alive.
+fn lambda_metrics(metrics: &ServerMetrics, lambda: &Arc<Lambda>) {
+    let counted = Arc::downgrade(lambda);
+    metrics.add_counter_source(
+        "nimbus_lambda_throttles",
+        "Lambda invocations refused for lack of reserved or account concurrency",
+        Arc::new(move || {
+            let Some(lambda) = counted.upgrade() else {
+                return Vec::new();
+            };
+            lambda
+                .throttle_counts()
+                .into_iter()
+                .map(|t| {
+                    let labels = vec![
+                        ("account".to_owned(), t.account),
+                        ("region".to_owned(), t.region),
+                        ("function".to_owned(), t.function),
+                    ];
+                    (labels, t.count)
+                })
+                .collect()
+        }),
+    );
+    let counted = Arc::downgrade(lambda);
+    metrics.add_counter_source(
+        "nimbus_lambda_async_events",
+        "Attempts of asynchronous Lambda events by what became of them",
+        Arc::new(move || {
+            let Some(lambda) = counted.upgrade() else {
+                return Vec::new();
+            };
+            lambda
+                .async_event_counts()
+                .into_iter()
+                .map(|(outcome, count)| (vec![("outcome".to_owned(), outcome.to_owned())], count))
+                .collect()
+        }),
+    );
 }
 
 /// `/_nimbus/sns/…`: the signing certificate and the kept email/SMS notifications.

@@ -21,6 +21,7 @@ mod defaults {
     pub const REGION: &str = nimbus_core::DEFAULT_REGION;
     pub const ACCOUNT: &str = nimbus_core::DEFAULT_ACCOUNT;
     pub const LOG_LEVEL: &str = "info";
+    pub const ASYNC_RETRY_SCALE: f64 = 1.0;
 }
 
 /// The `--config` file. Every field is optional; flags and environment variables win.
@@ -51,6 +52,8 @@ pub struct FileConfig {
     pub clock: Option<String>,
     /// A tracing filter such as `info` or `nimbus_server=debug`.
     pub log_level: Option<String>,
+    /// Multiplies Lambda's asynchronous retry and backoff delays (0 < scale <= 1).
+    pub async_retry_scale: Option<f64>,
 }
 
 impl FileConfig {
@@ -82,6 +85,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub clock: ClockMode,
     pub log_level: String,
+    pub async_retry_scale: f64,
 }
 
 impl Settings {
@@ -180,6 +184,16 @@ impl Settings {
             .or(file.log_level)
             .unwrap_or(defaults::LOG_LEVEL.into());
 
+        let async_retry_scale = match args.async_retry_scale {
+            Some(scale) => scale,
+            None => match parse_env::<f64>(env, "NIMBUS_ASYNC_RETRY_SCALE")? {
+                Some(scale) => scale,
+                None => file
+                    .async_retry_scale
+                    .unwrap_or(defaults::ASYNC_RETRY_SCALE),
+            },
+        };
+
         let settings = Settings {
             host,
             port,
@@ -192,6 +206,7 @@ impl Settings {
             log_format,
             clock,
             log_level,
+            async_retry_scale,
         };
         settings.validate()?;
         Ok(settings)
@@ -208,6 +223,12 @@ impl Settings {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
             bail!("region must look like us-east-1, not '{}'", self.region);
+        }
+        if !(self.async_retry_scale > 0.0 && self.async_retry_scale <= 1.0) {
+            bail!(
+                "async retry scale must be above 0 and at most 1, not {}",
+                self.async_retry_scale
+            );
         }
         if self.auth == AuthMode::Strict && self.access_keys.is_empty() {
             bail!("auth strict needs at least one --access-key KEY:SECRET");

@@ -152,3 +152,23 @@ fn bad_values_are_reported_without_secrets() {
     let bad_key = Settings::resolve(args(&["--in-memory", "--access-key", "hunter2"]), &env(&[]));
     assert!(!format!("{:#}", bad_key.unwrap_err()).contains("hunter2"));
 }
+
+#[test]
+fn async_retry_scale_comes_from_flag_env_or_file() {
+    let home = ("HOME", "/home/u");
+    let default = Settings::resolve(args(&[]), &env(&[home])).unwrap();
+    assert_eq!(default.async_retry_scale, 1.0);
+    let flag = Settings::resolve(args(&["--async-retry-scale", "0.001"]), &env(&[home])).unwrap();
+    assert_eq!(flag.async_retry_scale, 0.001);
+    let from_env = Settings::resolve(
+        args(&[]),
+        &env(&[home, ("NIMBUS_ASYNC_RETRY_SCALE", "0.5")]),
+    )
+    .unwrap();
+    assert_eq!(from_env.async_retry_scale, 0.5);
+    let (_dir, path) = config_file("async_retry_scale = 0.01\n");
+    let from_file = Settings::resolve(args(&["--config", &path]), &env(&[home])).unwrap();
+    assert_eq!(from_file.async_retry_scale, 0.01);
+    assert!(Settings::resolve(args(&["--async-retry-scale", "0"]), &env(&[home])).is_err());
+    assert!(Settings::resolve(args(&["--async-retry-scale", "2"]), &env(&[home])).is_err());
+}

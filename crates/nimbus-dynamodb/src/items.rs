@@ -1,0 +1,241 @@
+//! PutItem, GetItem, DeleteItem and UpdateItem, from request JSON to response JSON.
+
+use std::sync::Arc;
+
+use nimbus_core::{RequestContext, ServiceError};
+use nimbus_dynamodb_expr::{Item, Update, item_size, item_to_json, legacy};
+use serde_json::{Map, Value};
+
+use crate::capacity::{Consumed, Report, read_units};
+use crate::errors::{self, invalid_parameter};
+use crate::request::{self, expr_error, str_field};
+use crate::write::{Change, ItemWrite, Refused, Written, check_put, decode};
+use crate::{Dynamodb, rows};
+
+/// The error a refused single-item write answers with.
+pub fn refusal(refused: Refused, return_old: bool) -> ServiceError {
+    match refused {
+        Refused::Condition(old) => {
+            let err = errors::conditional_check_failed();
+            match old {
+                Some(item) if return_old => err.with_field("Item", item_to_json(&item)),
+                _ => err,
+            }
+        }
+        Refused::Invalid(err) => err,
+    }
+}
+
+fn attributes_of(item: Option<&Item>, names: Option<&[String]>) -> Option<Value> {
+    let item = item?;
+    let selected: Item = match names {
+        Some(names) => item
+            .iter()
+            .filter(|(k, _)| names.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        None => item.clone(),
+    };
+    (!selected.is_empty()).then(|| item_to_json(&selected))
+}
+
+fn respond(attributes: Option<Value>, consumed: Option<Value>) -> Value {
+    let mut out = Map::new();
+    if let Some(attributes) = attributes {
+        out.insert("Attributes".into(), attributes);
+    }
+    if let Some(consumed) = consumed {
+        out.insert("ConsumedCapacity".into(), consumed);
+    }
+    Value::Object(out)
+}
+
+impl Dynamodb {
+    /// Runs one item write in the next group commit.
+    pub(crate) async fn write_one(
+        &self,
+        write: ItemWrite,
+    ) -> Result<Result<Written, Refused>, ServiceError> {
+        self.db.write(move |tx| Ok(write.apply(tx)?)).await
+    }
+
+    pub async fn put_item(
+        &self,
+        ctx: &RequestContext,
+        input: &Value,
+    ) -> Result<Value, ServiceError> {
+        let table = self.table(ctx, request::required_str(input, "TableName")?)?;
+        let item = request::required_item(input, "Item")?;
+        let mut params = request::params(input)?;
+        let condition = request::condition(input, &mut params)?;
+        params.finish().map_err(expr_error)?;
+        let return_values = request::return_values(input, &["NONE", "ALL_OLD"], "PutItem")?;
+        let report = Report::of(input);
+        let key = check_put(&table, &item)?;
+        let write = ItemWrite {
+            key_item: Item::new(),
+            table: Arc::clone(&table),
+            key,
+            condition,
+            change: Change::Put(item),
+            want_old: return_values == "ALL_OLD",
+            now_ms: self.clock.now_ms(),
+            by_ttl: false,
+        };
+        let written = self
+            .write_one(write)
+            .await?
+            .map_err(|r| refusal(r, request::old_on_failure(input)))?;
+        let attributes = (return_values == "ALL_OLD")
+            .then(|| attributes_of(written.old.as_ref(), None))
+            .flatten();
+        let consumed = written
+            .consumed
+            .to_json(report, &table.meta.name, "WriteCapacityUnits");
+        Ok(respond(attributes, consumed))
+    }
+
+    pub async fn delete_item(
+        &self,
+        ctx: &RequestContext,
+        input: &Value,
+    ) -> Result<Value, ServiceError> {
+        let table = self.table(ctx, request::required_str(input, "TableName")?)?;
+        let key_item = request::required_item(input, "Key")?;
+        let key = table.meta.key.key_of_request(&key_item)?;
+        let mut params = request::params(input)?;
+        let condition = request::condition(input, &mut params)?;
+        params.finish().map_err(expr_error)?;
+        let return_values = request::return_values(input, &["NONE", "ALL_OLD"], "DeleteItem")?;
+        let report = Report::of(input);
+        let write = ItemWrite {
+            table: Arc::clone(&table),
+            key,
+            key_item,
+            condition,
+            change: Change::Delete,
+            want_old: true,
+            now_ms: self.clock.now_ms(),
+            by_ttl: false,
+        };
+        let written = self
+            .write_one(write)
+            .await?
+            .map_err(|r| refusal(r, request::old_on_failure(input)))?;
+        let attributes = (return_values == "ALL_OLD")
+            .then(|| attributes_of(written.old.as_ref(), None))
+            .flatten();
+        let consumed = written
+            .consumed
+            .to_json(report, &table.meta.name, "WriteCapacityUnits");
+        Ok(respond(attributes, consumed))
+    }
+
+    pub async fn update_item(
+        &self,
+        ctx: &RequestContext,
+        input: &Value,
+    ) -> Result<Value, ServiceError> {
+        let table = self.table(ctx, request::required_str(input, "TableName")?)?;
+        let key_item = request::required_item(input, "Key")?;
+        let key = table.meta.key.key_of_request(&key_item)?;
+        let mut params = request::params(input)?;
+        let update = parse_update(input, &mut params)?;
+        let condition = request::condition(input, &mut params)?;
+        params.finish().map_err(expr_error)?;
+        let return_values = request::return_values(
+            input,
+            &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"],
+            "UpdateItem",
+        )?;
+        let report = Report::of(input);
+        let touched = update
+            .as_ref()
+            .map(|u| u.top_level_attributes())
+            .unwrap_or_default();
+        if let Some(name) = touched.iter().find(|n| table.meta.key.contains(n)) {
+            return Err(invalid_parameter(format!(
+                "Cannot update attribute {name}. This attribute is part of the key"
+            )));
+        }
+        let write = ItemWrite {
+            table: Arc::clone(&table),
+            key,
+            key_item,
+            condition,
+            change: Change::Update(update.map(Arc::new)),
+            want_old: true,
+            now_ms: self.clock.now_ms(),
+            by_ttl: false,
+        };
+        let written = self
+            .write_one(write)
+            .await?
+            .map_err(|r| refusal(r, request::old_on_failure(input)))?;
+        let attributes = match return_values.as_str() {
+            "ALL_OLD" => attributes_of(written.old.as_ref(), None),
+            "UPDATED_OLD" => attributes_of(written.old.as_ref(), Some(&touched)),
+            "ALL_NEW" => attributes_of(written.new.as_ref(), None),
+            "UPDATED_NEW" => attributes_of(written.new.as_ref(), Some(&touched)),
+            _ => None,
+        };
+        let consumed = written
+            .consumed
+            .to_json(report, &table.meta.name, "WriteCapacityUnits");
+        Ok(respond(attributes, consumed))
+    }
+
+    pub fn get_item(&self, ctx: &RequestContext, input: &Value) -> Result<Value, ServiceError> {
+        let table = self.table(ctx, request::required_str(input, "TableName")?)?;
+        let key_item = request::required_item(input, "Key")?;
+        let key = table.meta.key.key_of_request(&key_item)?;
+        let mut params = request::params(input)?;
+        let projection = request::projection(input, &mut params)?;
+        params.finish().map_err(expr_error)?;
+        let report = Report::of(input);
+        let consistent = request::bool_field(input, "ConsistentRead");
+        let stored = self.db.read(|tx| rows::get_item(tx, table.id, &key))?;
+        let mut out = Map::new();
+        let mut size = 0;
+        if let Some(bytes) = stored {
+            if projection.is_none() && report == Report::None {
+                // The stored form is the wire form: hand it back without rebuilding it.
+                let value: Value =
+                    serde_json::from_slice(&bytes).map_err(|_| ServiceError::internal())?;
+                out.insert("Item".into(), value);
+            } else {
+                let item = decode(&bytes).map_err(|e| errors::internal(&e))?;
+                size = item_size(&item);
+                let item = match &projection {
+                    Some(p) => p.apply(&item),
+                    None => item,
+                };
+                out.insert("Item".into(), item_to_json(&item));
+            }
+        }
+        let consumed = Consumed {
+            table: read_units(size, consistent),
+            indexes: Vec::new(),
+        };
+        if let Some(consumed) = consumed.to_json(report, &table.meta.name, "ReadCapacityUnits") {
+            out.insert("ConsumedCapacity".into(), consumed);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// `UpdateExpression` or legacy `AttributeUpdates`; `None` when the request has neither.
+pub fn parse_update(
+    input: &Value,
+    params: &mut nimbus_dynamodb_expr::Params,
+) -> Result<Option<Update>, ServiceError> {
+    if let Some(text) = str_field(input, "UpdateExpression") {
+        return Update::parse(text, params).map(Some).map_err(expr_error);
+    }
+    match input.get("AttributeUpdates") {
+        Some(updates) if !updates.is_null() => legacy::attribute_updates(updates)
+            .map(Some)
+            .map_err(expr_error),
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,106 @@
+"""Throttles: synchronous invokes beyond reserved concurrency get 429 with AWS's `Reason`,
+asynchronous ones go back on the queue and run once there is room, and every throttle is
+counted in /_nimbus/metrics."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from lambda_helpers import _lambda_session_client, create, invoke_json, lam  # noqa: F401
+
+SLOW = "import time\ndef handler(event, context):\n    time.sleep(event.get('s', 0))\n    return event.get('n')\n"
+
+
+def throttles(nimbus, function: str) -> int:
+    match = re.search(r'nimbus_lambda_throttles_total\{[^}]*function="' + function + r'"[^}]*\} (\d+)',
+                      nimbus.metrics())
+    return int(match.group(1)) if match else 0
+
+
+def hold_the_slot(client, function: str, seconds: float) -> threading.Thread:
+    """A thread whose synchronous invoke occupies the function's one slot for `seconds`
+    (tried again while a probe holds the slot)."""
+    def run():
+        while True:
+            try:
+                invoke_json(client, function, {"s": seconds})
+                return
+            except ClientError as err:
+                if err.response["Error"]["Code"] != "TooManyRequestsException":
+                    raise
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def throttled_while(slow: threading.Thread, call) -> dict:
+    """Calls `call` until it is throttled, while `slow` holds the function's one slot."""
+    while slow.is_alive():
+        try:
+            call()
+        except ClientError as err:
+            return err.response
+        time.sleep(0.1)
+    raise AssertionError("never throttled while the slow invoke ran")
+
+
+def test_sync_throttles_carry_the_reason_and_are_counted(lam, nimbus):
+    create(lam, "closed", {"app.py": SLOW})
+    lam.put_function_concurrency(FunctionName="closed", ReservedConcurrentExecutions=0)
+    with pytest.raises(ClientError) as exc:
+        invoke_json(lam, "closed")
+    error = exc.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert error["Error"]["Code"] == "TooManyRequestsException"
+    assert error["Error"]["Message"] == "Rate Exceeded."
+    assert error["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+    create(lam, "narrow", {"app.py": SLOW})
+    lam.put_function_concurrency(FunctionName="narrow", ReservedConcurrentExecutions=1)
+    invoke_json(lam, "narrow", {"n": 0})  # warm
+    slow = hold_the_slot(nimbus.client("lambda"), "narrow", 3)
+    error = throttled_while(slow, lambda: invoke_json(lam, "narrow", {"n": 1}))
+    assert error["Error"]["Code"] == "TooManyRequestsException"
+    assert error["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    slow.join()
+    assert throttles(nimbus, "closed") == 1
+    assert throttles(nimbus, "narrow") >= 1
+
+
+def test_throttled_events_are_retried_with_backoff(lam, nimbus, sqs, clock):
+    url = sqs.create_queue(QueueName="narrow-successes")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    create(lam, "busy", {"app.py": SLOW})
+    lam.put_function_concurrency(FunctionName="busy", ReservedConcurrentExecutions=1)
+    lam.put_function_event_invoke_config(FunctionName="busy",
+                                         DestinationConfig={"OnSuccess": {"Destination": queue}})
+    invoke_json(lam, "busy", {})  # warm
+    slow = hold_the_slot(nimbus.client("lambda"), "busy", 4)
+    # Once a synchronous call is refused, the slot is taken: the event will be throttled too.
+    throttled_while(slow, lambda: invoke_json(lam, "busy", {}))
+    lam.invoke(FunctionName="busy", InvocationType="Event", Payload=json.dumps({"n": 9}).encode())
+    deadline = time.monotonic() + 2
+    while throttles(nimbus, "busy") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert throttles(nimbus, "busy") >= 2
+    slow.join()
+    # The test clock stands still: the throttled event waits for its one-second backoff.
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    clock.advance(2)
+    deadline = time.monotonic() + 20
+    messages = []
+    while not messages and time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+    (message,) = messages
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "Success"
+    assert record["requestContext"]["approximateInvokeCount"] >= 2
+    assert record["responsePayload"] == 9
+    retried = re.search(r'nimbus_lambda_async_events_total\{outcome="retried"\} (\d+)', nimbus.metrics())
+    assert retried and int(retried.group(1)) >= 1
