@@ -7,6 +7,9 @@
 #   PUBSUB_ENVIRONMENT    the publisher's Environment attribute (default dev)
 #   ORDER_SUBSCRIBER_BIN  the built Rust order subscriber (default: cargo build, debug profile)
 #   PUBSUB_OUTPUT         file to write the deployment's outputs to (KEY=VALUE lines)
+#   PUBSUB_SDK_PYTHON     an interpreter whose boto3 (with its dependencies) is published as the
+#                         layer $PUBSUB_PREFIX-sdk for the Python functions; unset = the runtime's
+#                         own boto3 (AWS's Python runtimes include it)
 #
 # Prints the outputs (PUBLISHER_URL, TOPIC_ARN, DLQ_URL, …) as KEY=VALUE lines at the end.
 set -euo pipefail
@@ -120,11 +123,47 @@ fi
 chmod 755 "$BUILD/bootstrap"
 zip_flat "$BUILD/orders.zip" "$BUILD/bootstrap"
 
+# sdk_layer PYTHON: publishes PYTHON's boto3 and its dependencies as a layer, prints its ARN.
+# The modules are compiled ahead (hash-checked .pyc, valid whatever the unpacked files' times):
+# a runtime that writes no bytecode would otherwise compile botocore at every cold start.
+sdk_layer() {
+  say "layer $P-sdk (boto3 of $1)"
+  "$1" - "$BUILD/sdk" <<'PY'
+import compileall, importlib, os, py_compile, shutil, sys, zipfile
+target = os.path.join(sys.argv[1], "python")
+os.makedirs(target)
+for name in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"):
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        continue  # not a dependency of this boto3 version
+    path = module.__file__
+    if os.path.basename(path) == "__init__.py":
+        shutil.copytree(os.path.dirname(path), os.path.join(target, name),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        shutil.copy(path, target)
+compileall.compile_dir(target, quiet=1, workers=0,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+with zipfile.ZipFile(sys.argv[1] + ".zip", "w", zipfile.ZIP_DEFLATED) as archive:
+    for folder, _, files in os.walk(target):
+        for file in sorted(files):
+            full = os.path.join(folder, file)
+            archive.write(full, os.path.relpath(full, sys.argv[1]))
+PY
+  aws lambda publish-layer-version --layer-name "$P-sdk" --zip-file "fileb://$BUILD/sdk.zip" \
+    --compatible-runtimes python3.12 --query LayerVersionArn --output text
+}
+PYTHON_LAYERS=()
+if [ -n "${PUBSUB_SDK_PYTHON:-}" ]; then
+  PYTHON_LAYERS=(--layers "$(sdk_layer "$PUBSUB_SDK_PYTHON")")
+fi
+
 TABLES="IDEMPOTENCY_TABLE=$P-idempotency,AUDIT_TABLE=$P-audit"
 DLQ_CONFIG="TargetArn=$DLQ_ARN"
 
 deploy_function "$P-downstream" python3.12 app.handler "$(python_zip downstream downstream)" \
-  "Variables={FAILURE_RATE=${PUBSUB_DOWNSTREAM_FAILURE_RATE:-0}}"
+  "Variables={FAILURE_RATE=${PUBSUB_DOWNSTREAM_FAILURE_RATE:-0}}" ${PYTHON_LAYERS[@]+"${PYTHON_LAYERS[@]}"}
 
 # function_url NAME: the function's public URL (AuthType NONE, invokable by anyone).
 function_url() {
@@ -140,14 +179,14 @@ function_url() {
 DOWNSTREAM_URL="$(function_url "$P-downstream")"
 
 deploy_function "$P-publisher" python3.12 app.handler "$(python_zip publisher publisher)" \
-  "Variables={TOPIC_ARN=$TOPIC_ARN,ENVIRONMENT=${PUBSUB_ENVIRONMENT:-dev}}"
+  "Variables={TOPIC_ARN=$TOPIC_ARN,ENVIRONMENT=${PUBSUB_ENVIRONMENT:-dev}}" ${PYTHON_LAYERS[@]+"${PYTHON_LAYERS[@]}"}
 PUBLISHER_URL="$(function_url "$P-publisher")"
 
 deploy_function "$P-notifications" python3.12 app.handler "$(python_zip notifications notifications)" \
-  "Variables={$TABLES}" --dead-letter-config "$DLQ_CONFIG"
+  "Variables={$TABLES}" --dead-letter-config "$DLQ_CONFIG" ${PYTHON_LAYERS[@]+"${PYTHON_LAYERS[@]}"}
 deploy_function "$P-payments" python3.12 app.handler "$(python_zip payments payments)" \
   "Variables={$TABLES,BREAKER_TABLE=$P-breaker,DOWNSTREAM_URL=$DOWNSTREAM_URL,BREAKER_OPEN_SECONDS=${PUBSUB_BREAKER_OPEN_SECONDS:-10}}" \
-  --dead-letter-config "$DLQ_CONFIG"
+  --dead-letter-config "$DLQ_CONFIG" ${PYTHON_LAYERS[@]+"${PYTHON_LAYERS[@]}"}
 deploy_function "$P-orders" provided.al2023 bootstrap "$BUILD/orders.zip" \
   "Variables={$TABLES}" --dead-letter-config "$DLQ_CONFIG"
 

@@ -67,14 +67,13 @@ def publish(url: str, body: dict, timeout: float = 30.0) -> dict:
 
 
 def send_all(url: str, count: int, rate: float, poison_every: int
-             ) -> tuple[list[dict], float, set[str]]:
-    """Publishes on schedule; returns the results, the achieved rate and the warm-up
-    messages' correlation ids."""
+             ) -> tuple[list[dict], float]:
+    """Publishes on schedule; returns the results and the achieved rate."""
     results: list[dict | None] = [None] * count
     # Warm a few publisher instances first: a burst of cold starts (each importing boto3)
     # would measure start-up, not the steady state.
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        warm = list(pool.map(lambda _: publish(url, {"type": "notification", "source": "warm-up",
+        list(pool.map(lambda _: publish(url, {"type": "notification", "source": "warm-up",
                                                      "payload": {"user": "warm-up"}}, 60),
                              range(WORKERS)))
     start = time.monotonic()
@@ -88,8 +87,7 @@ def send_all(url: str, count: int, rate: float, poison_every: int
                 time.sleep(delay)
             pool.submit(one, i)
     elapsed = time.monotonic() - start
-    warm_ids = {r.get("correlationId", "") for r in warm}
-    return [r for r in results if r is not None], count / elapsed, warm_ids
+    return [r for r in results if r is not None], count / elapsed
 
 
 def scan(ddb, table: str) -> list[dict]:
@@ -136,19 +134,23 @@ def run(args) -> dict:
     ddb, sqs, logs = boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("logs")
     started_ms = int(time.time() * 1000)
     cpu_before = cpu_seconds(args.nimbus_pid) if args.nimbus_pid else None
-    sent, achieved, warm_ids = send_all(out["PUBLISHER_URL"], args.messages, args.rate, args.poison_every)
+    sent, achieved = send_all(out["PUBLISHER_URL"], args.messages, args.rate, args.poison_every)
     accepted = [r for r in sent if r["status"] == 202]
+    # The table may hold earlier messages (warm-up, other runs): only this run's are judged.
+    run_ids = {r["correlationId"] for r in accepted}
     expected = {r["correlationId"]: r for r in accepted if r["type"] in ROUTES}
     poison = {r["messageId"]: r for r in accepted if r["type"] == "poison"}
 
     deadline = time.monotonic() + args.settle_seconds
     audit, dead = [], {}
     while time.monotonic() < deadline:
-        audit = [i for i in scan(ddb, out["AUDIT_TABLE"]) if i["pk"]["S"] not in warm_ids]
+        audit = [i for i in scan(ddb, out["AUDIT_TABLE"]) if i["pk"]["S"] in run_ids]
         for entry in drain(sqs, out["DLQ_URL"]):
             event = json.loads(entry["Body"])
             message_id = event["Records"][0]["Sns"]["MessageId"]
-            dead[message_id] = entry
+            if event["Records"][0]["Sns"]["MessageAttributes"].get(
+                    "CorrelationId", {}).get("Value") in run_ids:
+                dead[message_id] = entry
         audited = {i["pk"]["S"] for i in audit}
         if audited >= set(expected) and set(dead) >= set(poison):
             break
@@ -158,6 +160,7 @@ def run(args) -> dict:
     by_correlation: dict[str, list[dict]] = {}
     for item in audit:
         by_correlation.setdefault(item["pk"]["S"], []).append(item)
+    # A poison message has no audit item anywhere (its one subscriber always fails).
     misrouted = [c for c, items in by_correlation.items()
                  if c not in expected or len(items) != 1
                  or items[0]["subscriber"]["S"] != ROUTES[expected[c]["type"]]]
@@ -186,12 +189,24 @@ def run(args) -> dict:
         "audited": len(audit),
         "missing": len(missing),
         "misrouted": len(misrouted),
+        # What went wrong, for the first few: the message's type and the subscribers it reached.
+        "misrouted_examples": [
+            {"correlationId": c, "type": (expected.get(c) or {}).get("type", "poison"),
+             "subscribers": [i["subscriber"]["S"] for i in by_correlation[c]]}
+            for c in misrouted[:5]],
+        "missing_examples": [{"correlationId": c, "type": expected[c]["type"]}
+                             for c in missing[:5]],
         "duplicates_caught": duplicates,
         "poison_published": len(poison),
         "poison_in_dlq": len(set(poison) & set(dead)),
         "poison_attempts": sorted(set(attempts.values())),
         "dlq_error_attributes": sorted({name for e in dead.values()
                                         for name in e.get("MessageAttributes", {})}),
+        # Messages of this run dead-lettered although not poison, and why (a timeout, …).
+        "unexpected_in_dlq": len(set(dead) - set(poison)),
+        "dlq_error_messages": sorted({
+            e.get("MessageAttributes", {}).get("ErrorMessage", {}).get("StringValue", "")[:120]
+            for e in dead.values()}),
         "publisher_p95_ms": percentile([r["latencyMs"] for r in accepted], 95),
         "sns_delivery_p95_ms": percentile(delivery, 95),
         "subscriber_processing_p95_ms": percentile(processing, 95),

@@ -27,6 +27,11 @@ for fn in publisher orders notifications payments downstream; do
   fi
 done
 
+for version in $(aws lambda list-layer-versions --layer-name "$P-sdk" --query 'LayerVersions[].Version' --output text 2>/dev/null); do
+  say "layer $P-sdk version $version"
+  aws lambda delete-layer-version --layer-name "$P-sdk" --version-number "$version"
+done
+
 for queue in dlq notifications-success; do
   url="$(aws sqs get-queue-url --queue-name "$P-$queue" --query QueueUrl --output text 2>/dev/null)"
   if [ -n "$url" ]; then

@@ -44,7 +44,10 @@ def cli_env(server: NimbusServer, **extra) -> dict:
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         PUBSUB_ENDPOINT_URL=server.url, AWS_ENDPOINT_URL=server.url,
         AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1", **extra)
+        AWS_REGION="us-east-1",
+        # The Python functions get the test environment's boto3 as a layer: the host's own
+        # interpreter may have none.
+        PUBSUB_SDK_PYTHON=sys.executable, **extra)
     return env
 
 
@@ -204,10 +207,12 @@ def test_filter_log_events_by_correlation_id_returns_the_chain(deployed):
                 logGroupName=f"/aws/lambda/{function}",
                 filterPattern=f'{{ $.correlationId = "{correlation_id}" }}')["events"]
             seen[function] = [json.loads(e["message"])["event"] for e in events]
-        if seen == want or time.monotonic() > deadline:
+        if all(set(events) <= set(seen[f]) for f, events in want.items()):
             break
+        assert time.monotonic() < deadline, seen
         time.sleep(0.3)
-    assert seen == want
+    # Only this message's lines: every line found carries the correlation id asked for.
+    assert set(seen["pubsub-publisher"]) == {"published"}, seen
 
 
 def test_circuit_breaker_opens_and_recovers(deployed):
@@ -227,12 +232,23 @@ def test_circuit_breaker_opens_and_recovers(deployed):
                                                      ":t": {"S": "transition#"}})["Items"]
         return [f"{i['from']['S']}->{i['to']['S']}" for i in items]
 
+    # Start from a closed breaker with no failures counted: the load run may have opened it (a
+    # slow downstream is a failing one). A charged payment means closed, its failures reset.
+    deadline = time.monotonic() + 30
+    while pay(False) != "charged":
+        assert time.monotonic() < deadline, transitions()
+        time.sleep(1)
+    before = len(transitions())
+
+    def new_transitions() -> list[str]:
+        return transitions()[before:]
+
     assert [pay(True) for _ in range(5)] == ["downstream_failed"] * 5
-    assert transitions() == ["closed->open"]
+    assert new_transitions() == ["closed->open"]
     assert pay(False) == "short_circuited"
     time.sleep(10.5)
     assert pay(False) == "charged"
-    assert transitions() == ["closed->open", "open->half_open", "half_open->closed"]
+    assert new_transitions() == ["closed->open", "open->half_open", "half_open->closed"]
     assert pay(False) == "charged"
 
 
@@ -246,3 +262,4 @@ def test_teardown_removes_everything(deployed):
     assert server.client("dynamodb").list_tables()["TableNames"] == []
     assert server.client("sns").list_topics()["Topics"] == []
     assert server.client("sqs").list_queues().get("QueueUrls", []) == []
+    assert server.client("lambda").list_layers()["Layers"] == []

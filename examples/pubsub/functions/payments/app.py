@@ -14,7 +14,9 @@ from breaker import Breaker
 from pubsub_common import dynamodb, log, notifications, now_ms, record_once
 
 SUBSCRIBER = "payments"
-TIMEOUT_S = float(os.environ.get("DOWNSTREAM_TIMEOUT_SECONDS", "2"))
+# Well inside the function's 10 s timeout, and long enough that a busy host (a cold downstream
+# instance importing boto3 while a load run is going) is not taken for a failing downstream.
+TIMEOUT_S = float(os.environ.get("DOWNSTREAM_TIMEOUT_SECONDS", "5"))
 
 
 def call_downstream(note: dict) -> bool:
