@@ -111,21 +111,23 @@ def drain(sqs, url: str) -> list[dict]:
         found += batch
 
 
-def report_durations(logs, function: str, since_ms: int) -> list[float]:
-    """The Duration of every REPORT line of a function since a time (CloudWatch Logs)."""
-    durations, args = [], {"logGroupName": f"/aws/lambda/{function}", "startTime": since_ms,
+def report_durations(logs, function: str, since_ms: int) -> tuple[list[float], int]:
+    """The Duration of every REPORT line of a function since a time (CloudWatch Logs), and how
+    many of them were cold starts (they carry an Init Duration)."""
+    durations, cold, args = [], 0, {"logGroupName": f"/aws/lambda/{function}", "startTime": since_ms,
                            "filterPattern": "REPORT"}
     while True:
         try:
             page = logs.filter_log_events(**args)
         except logs.exceptions.ResourceNotFoundException:
-            return durations  # the function never ran
+            return durations, cold  # the function never ran
         for event in page["events"]:
             text = event["message"]
             if "Duration:" in text:
                 durations.append(float(text.split("Duration:")[1].split("ms")[0]))
+                cold += "Init Duration:" in text
         if not page.get("nextToken"):
-            return durations
+            return durations, cold
         args["nextToken"] = page["nextToken"]
 
 
@@ -175,9 +177,11 @@ def run(args) -> dict:
     delivery = [int(i["receivedAt"]["N"]) - int(i["publishedAt"]["N"]) for i in audit]
     end_to_end = [int(i["processedAt"]["N"]) - expected[i["pk"]["S"]]["sentMs"]
                   for i in audit if i["pk"]["S"] in expected]
-    processing = []
-    for fn in ("orders", "notifications", "payments"):
-        processing += report_durations(logs, f"{args.prefix}-{fn}", started_ms)
+    processing, cold_starts = [], {}
+    for fn in ("publisher", "orders", "notifications", "payments", "downstream"):
+        durations, cold_starts[fn] = report_durations(logs, f"{args.prefix}-{fn}", started_ms)
+        if fn in ROUTES.values():
+            processing += durations
     figures = {
         "messages": args.messages,
         "rate_target": args.rate,
@@ -211,6 +215,7 @@ def run(args) -> dict:
         "sns_delivery_p95_ms": percentile(delivery, 95),
         "subscriber_processing_p95_ms": percentile(processing, 95),
         "end_to_end_p95_ms": percentile(end_to_end, 95),
+        "cold_starts": cold_starts,
     }
     if cpu_before and cpu_after:
         own = cpu_after["nimbus"] - cpu_before["nimbus"]

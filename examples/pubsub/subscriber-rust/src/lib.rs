@@ -22,7 +22,12 @@ pub fn notifications(event: &Value) -> Vec<Notification> {
         .flatten()
         .filter_map(|record| record.get("Sns"))
         .map(|sns| {
-            let text = |key: &str| sns.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+            let text = |key: &str| {
+                sns.get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
             let attribute = |name: &str| {
                 sns.pointer(&format!("/MessageAttributes/{name}/Value"))
                     .and_then(Value::as_str)

@@ -138,7 +138,13 @@ async fn record(tables: &Tables, notification: &Notification, received: i64) -> 
         }
         Err(error) => {
             let detail = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&error));
-            log("error", SUBSCRIBER, "failed", notification, json!({"error": detail}));
+            log(
+                "error",
+                SUBSCRIBER,
+                "failed",
+                notification,
+                json!({"error": detail}),
+            );
             Err(error.into())
         }
     }
