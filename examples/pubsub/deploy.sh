@@ -7,6 +7,7 @@
 #   PUBSUB_ENVIRONMENT    the publisher's Environment attribute (default dev)
 #   ORDER_SUBSCRIBER_BIN  the built Rust order subscriber (default: cargo build, debug profile)
 #   PUBSUB_OUTPUT         file to write the deployment's outputs to (KEY=VALUE lines)
+#   PUBSUB_SUBSCRIBER_CONCURRENCY  reserved concurrency of each subscriber (default 4)
 #   PUBSUB_SDK_PYTHON     an interpreter whose boto3 (with its dependencies) is published as the
 #                         layer $PUBSUB_PREFIX-sdk for the Python functions; unset = the runtime's
 #                         own boto3 (AWS's Python runtimes include it)
@@ -197,6 +198,13 @@ for fn in orders payments; do
 done
 aws lambda put-function-event-invoke-config --function-name "$P-notifications" --maximum-retry-attempts 2 \
   --destination-config "{\"OnSuccess\":{\"Destination\":\"$SUCCESS_ARN\"}}" >/dev/null
+
+# ---- reserved concurrency: a burst queues its events instead of starting an instance per event,
+# which would swamp the downstream (and, on a small host, the CPU) with cold starts -----------
+for fn in orders notifications payments; do
+  aws lambda put-function-concurrency --function-name "$P-$fn" \
+    --reserved-concurrent-executions "${PUBSUB_SUBSCRIBER_CONCURRENCY:-4}" >/dev/null
+done
 
 # ---- subscriptions with filter policies ------------------------------------------------------
 # subscribe NAME POLICY: the function subscribed to the topic, allowed to be invoked by it.

@@ -66,7 +66,10 @@ def deployed(tmp_path_factory):
     env = cli_env(server, ORDER_SUBSCRIBER_BIN=str(binary), PUBSUB_OUTPUT=str(outputs))
     done = subprocess.run(["bash", str(EXAMPLE / "deploy.sh")], env=env, capture_output=True,
                           text=True, timeout=600)
-    assert done.returncode == 0, f"deploy.sh failed:\n{done.stderr}\n{server.log_tail()}"
+    if done.returncode != 0:
+        tail = server.log_tail()
+        server.stop()
+        pytest.fail(f"deploy.sh failed:\n{done.stderr}\n{tail}")
     old = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
                                           "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
     os.environ.update({k: env[k] for k in old})
