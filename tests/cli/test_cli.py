@@ -7,56 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-
-def aws_executable() -> str:
-    beside = Path(sys.executable).with_name("aws")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("aws")
-    if found is None:
-        pytest.skip("aws CLI not installed (pip install -r tests/requirements.txt)")
-    return found
+from cli_helpers import cli_runner, out
 
 
 @pytest.fixture
 def aws(nimbus, tmp_path):
-    exe = aws_executable()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
-        "AWS_PAGER": "",
-    }
+    return cli_runner(nimbus.url, tmp_path, "sqs")
 
-    def run(*args: str, check: bool = True):
-        proc = subprocess.run(
-            [exe, "--endpoint-url", nimbus.url, "--output", "json", "sqs", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if check:
-            assert proc.returncode == 0, proc.stderr
-        return proc
-
-    return run
-
-
-def out(proc):
-    return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
 
 def test_cli_round_trip(aws, nimbus):

@@ -4,12 +4,11 @@ Lambda execution role a deployment script creates and looks up."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 
-from test_cli import aws_executable, out
+from cli_helpers import cli_runner, out  # noqa: F401
+
 
 TRUST = json.dumps(
     {
@@ -23,33 +22,7 @@ TRUST = json.dumps(
 
 @pytest.fixture
 def cli(nimbus, tmp_path):
-    """`cli("sts", "get-caller-identity", key=..., env={...})`."""
-    exe = aws_executable()
-
-    def run(*args: str, key: str = "test", env: dict | None = None, check: bool = True):
-        full_env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(tmp_path),
-            "AWS_ACCESS_KEY_ID": key,
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_CONFIG_FILE": str(tmp_path / "config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
-            "AWS_PAGER": "",
-            **(env or {}),
-        }
-        proc = subprocess.run(
-            [exe, "--endpoint-url", nimbus.url, "--output", "json", *args],
-            env=full_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if check:
-            assert proc.returncode == 0, proc.stderr
-        return proc
-
-    return run
+    return cli_runner(nimbus.url, tmp_path)
 
 
 @pytest.mark.parametrize("key,account", [("test", "000000000000"), ("123456789012", "123456789012")])

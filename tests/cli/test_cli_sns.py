@@ -4,46 +4,17 @@ filter policy, fan-out to a queue, and an error as the CLI prints it."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 
 import pytest
 
-from test_cli import aws_executable
+from cli_helpers import cli_runner, out  # noqa: F401
 
 
 @pytest.fixture
 def aws_any(nimbus, tmp_path):
-    exe = aws_executable()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
-        "AWS_PAGER": "",
-    }
+    return cli_runner(nimbus.url, tmp_path)
 
-    def run(service: str, *args: str, check: bool = True):
-        proc = subprocess.run(
-            [exe, "--endpoint-url", nimbus.url, "--output", "json", service, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if check:
-            assert proc.returncode == 0, proc.stderr
-        return proc
-
-    return run
-
-
-def out(proc):
-    return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
 
 def test_cli_sns_fan_out(aws_any):

@@ -12,7 +12,8 @@ import zipfile
 
 import pytest
 
-from test_cli import aws_executable
+from cli_helpers import cli_runner, out  # noqa: F401
+
 
 PYTHON_CODE = """
 def handler(event, context):
@@ -23,30 +24,7 @@ def handler(event, context):
 
 @pytest.fixture
 def cli(nimbus, tmp_path):
-    exe = aws_executable()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
-        "AWS_PAGER": "",
-    }
-
-    def run(*args: str, check: bool = True):
-        proc = subprocess.run([exe, "--endpoint-url", nimbus.url, "--output", "json", *args],
-                              env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
-        if check:
-            assert proc.returncode == 0, proc.stderr
-        return proc
-
-    return run
-
-
-def out(proc):
-    return json.loads(proc.stdout) if proc.stdout.strip() else {}
+    return cli_runner(nimbus.url, tmp_path)
 
 
 @pytest.fixture
