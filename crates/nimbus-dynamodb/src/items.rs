@@ -82,11 +82,25 @@ impl Dynamodb {
             now_ms: self.clock.now_ms(),
             by_ttl: false,
         };
+        self.write_returning_old(write, input, return_values == "ALL_OLD", report)
+            .await
+    }
+
+    /// Runs a put or a delete and answers as both do: the old item when `ALL_OLD` was asked
+    /// for, and the consumed capacity.
+    async fn write_returning_old(
+        &self,
+        write: ItemWrite,
+        input: &Value,
+        all_old: bool,
+        report: Report,
+    ) -> Result<Value, ServiceError> {
+        let table = Arc::clone(&write.table);
         let written = self
             .write_one(write)
             .await?
             .map_err(|r| refusal(r, request::old_on_failure(input)))?;
-        let attributes = (return_values == "ALL_OLD")
+        let attributes = all_old
             .then(|| attributes_of(written.old.as_ref(), None))
             .flatten();
         let consumed = written
@@ -118,17 +132,8 @@ impl Dynamodb {
             now_ms: self.clock.now_ms(),
             by_ttl: false,
         };
-        let written = self
-            .write_one(write)
-            .await?
-            .map_err(|r| refusal(r, request::old_on_failure(input)))?;
-        let attributes = (return_values == "ALL_OLD")
-            .then(|| attributes_of(written.old.as_ref(), None))
-            .flatten();
-        let consumed = written
-            .consumed
-            .to_json(report, &table.meta.name, "WriteCapacityUnits");
-        Ok(respond(attributes, consumed))
+        self.write_returning_old(write, input, return_values == "ALL_OLD", report)
+            .await
     }
 
     pub async fn update_item(
