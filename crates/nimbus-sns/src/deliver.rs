@@ -47,6 +47,22 @@ pub struct Notification {
     pub timestamp: String,
 }
 
+/// The lanes under way, by key (a FIFO lane's name, or `#id` of a standard delivery).
+#[derive(Default)]
+struct Lanes {
+    busy: HashSet<String>,
+    /// Keys of lanes that have settled, still counted busy until the next outbox read.
+    finished: Vec<String>,
+}
+
+impl Lanes {
+    fn release_finished(&mut self) {
+        for key in std::mem::take(&mut self.finished) {
+            self.busy.remove(&key);
+        }
+    }
+}
+
 /// One outbox row that is due.
 #[derive(Debug, Clone)]
 struct Due {
@@ -169,7 +185,7 @@ impl Sns {
     }
 
     async fn run_outbox(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let in_flight: Arc<Mutex<Lanes>> = Arc::default();
         let lanes = Arc::new(Semaphore::new(MAX_LANES));
         let mut clock_moved = self.clock.moved();
         let mut next_sweep = 0;
@@ -179,6 +195,10 @@ impl Sns {
                 self.forget_expired_dedup_ids(now).await;
                 next_sweep = now + DEDUP_SWEEP_MS;
             }
+            // Lanes that finished since the last read are released only now, before the
+            // next read: a read taken while a lane was still settling could otherwise return
+            // its rows again once the lane is gone, and start them a second time.
+            in_flight.lock().release_finished();
             match self.due(now) {
                 Ok(due) => self.start_lanes(due, &in_flight, &lanes),
                 Err(err) => tracing::warn!(%err, "sns outbox read failed"),
@@ -248,14 +268,14 @@ impl Sns {
     fn start_lanes(
         self: &Arc<Self>,
         due: Vec<Due>,
-        in_flight: &Arc<Mutex<HashSet<String>>>,
+        in_flight: &Arc<Mutex<Lanes>>,
         lanes: &Arc<Semaphore>,
     ) {
         let mut grouped: BTreeMap<String, Vec<Due>> = BTreeMap::new();
         {
             // A lane still delivering keeps its later rows waiting, so a FIFO group never has
             // two deliveries under way at once.
-            let busy = in_flight.lock();
+            let busy = &in_flight.lock().busy;
             let mut standard: Vec<Due> = Vec::new();
             for d in due {
                 match &d.lane {
@@ -287,16 +307,12 @@ impl Sns {
             } else {
                 vec![key]
             };
-            in_flight.lock().extend(keys.iter().cloned());
+            in_flight.lock().busy.extend(keys.iter().cloned());
             let sns = Arc::clone(self);
             let in_flight = Arc::clone(in_flight);
             tokio::spawn(async move {
                 sns.run_lane(lane).await;
-                let mut busy = in_flight.lock();
-                for key in &keys {
-                    busy.remove(key);
-                }
-                drop(busy);
+                in_flight.lock().finished.extend(keys);
                 drop(permit);
                 sns.outbox_ready.notify_one();
             });
