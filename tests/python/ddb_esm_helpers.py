@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from esm_helpers import wait_state
+from esm_helpers import batches, wait_state
 from lambda_helpers import create
 
 # Logs every batch; MODE decides how it answers. Items with a `fail` attribute are the ones
@@ -53,15 +53,7 @@ def stream_mapped(lam, stream_arn: str, function: str = "worker", **extra) -> st
 
 def stream_batches(logs, function: str = "worker") -> list[list[dict]]:
     """Every batch the recorder logged, oldest first."""
-    group = f"/aws/lambda/{function}"
-    if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
-        return []
-    found = []
-    for event in logs.filter_log_events(logGroupName=group)["events"]:
-        text = event["message"]
-        if text.startswith("batch "):
-            found.append((event["timestamp"], json.loads(text[len("batch "):])["Records"]))
-    return [records for _, records in sorted(found, key=lambda pair: pair[0])]
+    return batches(logs, function)
 
 
 def keys_seen(logs, function: str = "worker") -> list[str]:

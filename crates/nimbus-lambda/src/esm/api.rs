@@ -39,6 +39,36 @@ pub(super) struct Changes {
 }
 
 /// Parameters that only stream, Kafka or MQ sources take; AWS refuses them for SQS.
+/// Parameters of Kafka, MQ and DocumentDB sources, refused for queues and streams alike.
+pub(super) fn broker_parameters(
+    input: &wire::CreateEventSourceMappingRequest,
+) -> [(&'static str, bool); 7] {
+    [
+        ("Topics", input.topics.is_some()),
+        ("Queues", input.queues.is_some()),
+        (
+            "SourceAccessConfigurations",
+            input.source_access_configurations.is_some(),
+        ),
+        (
+            "SelfManagedEventSource",
+            input.self_managed_event_source.is_some(),
+        ),
+        (
+            "AmazonManagedKafkaEventSourceConfig",
+            input.amazon_managed_kafka_event_source_config.is_some(),
+        ),
+        (
+            "SelfManagedKafkaEventSourceConfig",
+            input.self_managed_kafka_event_source_config.is_some(),
+        ),
+        (
+            "DocumentDBEventSourceConfig",
+            input.document_db_event_source_config.is_some(),
+        ),
+    ]
+}
+
 fn refuse_stream_parameters(given: &[(&str, bool)]) -> Result<(), ServiceError> {
     match given.iter().find(|(_, present)| *present) {
         Some((name, _)) => Err(errors::invalid(format!(
@@ -237,29 +267,8 @@ impl Lambda {
                 input.tumbling_window_in_seconds.is_some(),
             ),
             ("DestinationConfig", input.destination_config.is_some()),
-            ("Topics", input.topics.is_some()),
-            ("Queues", input.queues.is_some()),
-            (
-                "SourceAccessConfigurations",
-                input.source_access_configurations.is_some(),
-            ),
-            (
-                "SelfManagedEventSource",
-                input.self_managed_event_source.is_some(),
-            ),
-            (
-                "AmazonManagedKafkaEventSourceConfig",
-                input.amazon_managed_kafka_event_source_config.is_some(),
-            ),
-            (
-                "SelfManagedKafkaEventSourceConfig",
-                input.self_managed_kafka_event_source_config.is_some(),
-            ),
-            (
-                "DocumentDBEventSourceConfig",
-                input.document_db_event_source_config.is_some(),
-            ),
         ])?;
+        refuse_stream_parameters(&broker_parameters(&input))?;
         let function_arn = resolve_function(self, ctx, &input.function_name)?;
         let queue = self.check_queue(&source_arn).await?;
         let mut record = MappingRecord {

@@ -134,34 +134,11 @@ impl Lambda {
 fn refuse_queue_parameters(
     input: &wire::CreateEventSourceMappingRequest,
 ) -> Result<(), ServiceError> {
-    refuse_for_streams(&[
-        (
-            "StartingPositionTimestamp",
-            input.starting_position_timestamp.is_some(),
-        ),
-        ("Topics", input.topics.is_some()),
-        ("Queues", input.queues.is_some()),
-        (
-            "SourceAccessConfigurations",
-            input.source_access_configurations.is_some(),
-        ),
-        (
-            "SelfManagedEventSource",
-            input.self_managed_event_source.is_some(),
-        ),
-        (
-            "AmazonManagedKafkaEventSourceConfig",
-            input.amazon_managed_kafka_event_source_config.is_some(),
-        ),
-        (
-            "SelfManagedKafkaEventSourceConfig",
-            input.self_managed_kafka_event_source_config.is_some(),
-        ),
-        (
-            "DocumentDBEventSourceConfig",
-            input.document_db_event_source_config.is_some(),
-        ),
-    ])
+    refuse_for_streams(&[(
+        "StartingPositionTimestamp",
+        input.starting_position_timestamp.is_some(),
+    )])?;
+    refuse_for_streams(&super::api::broker_parameters(input))
 }
 
 fn refuse_stream_update_parameters(
