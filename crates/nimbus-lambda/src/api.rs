@@ -288,25 +288,9 @@ impl LambdaApi for LambdaService {
         input: wire::PutFunctionConcurrencyRequest,
     ) -> Result<wire::Concurrency, ServiceError> {
         let name = function_name(ctx, &input.function_name, None)?;
-        let limit = self.0.config.account_concurrency;
-        let wanted = u32::try_from(input.reserved_concurrent_executions)
-            .map_err(|_| errors::invalid("ReservedConcurrentExecutions must be at least 0."))?;
-        if usize::try_from(wanted).unwrap_or(usize::MAX) > limit {
-            return Err(errors::invalid(format!(
-                "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{}].",
-                limit.min(100)
-            )));
-        }
         self.0
-            .update_function(ctx, &name, None, None, move |f| {
-                f.record.reserved_concurrency = Some(wanted);
-                Ok(())
-            })
-            .await?;
-        self.0.forget_function(ctx, &name);
-        Ok(wire::Concurrency {
-            reserved_concurrent_executions: Some(input.reserved_concurrent_executions),
-        })
+            .put_reserved_concurrency(ctx, &name, input.reserved_concurrent_executions)
+            .await
     }
 
     async fn get_function_concurrency(
@@ -330,14 +314,7 @@ impl LambdaApi for LambdaService {
         input: wire::DeleteFunctionConcurrencyRequest,
     ) -> Result<(), ServiceError> {
         let name = function_name(ctx, &input.function_name, None)?;
-        self.0
-            .update_function(ctx, &name, None, None, |f| {
-                f.record.reserved_concurrency = None;
-                Ok(())
-            })
-            .await?;
-        self.0.forget_function(ctx, &name);
-        Ok(())
+        self.0.delete_reserved_concurrency(ctx, &name).await
     }
 
     async fn get_account_settings(

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use nimbus_core::effects::{FunctionInvoker, InvocationResult, InvocationType};
 use nimbus_core::{BoxFuture, RequestContext, ServiceError};
 use nimbus_model::lambda::errors as wire_errors;
-use nimbus_runtime::{Invocation, Outcome, Throttled};
+use nimbus_runtime::{Invocation, Limits, Outcome, Throttled};
 
 use crate::record::{FunctionRef, function_arn, parse_function_ref};
 use crate::versions::{Version, qualified_arn};
@@ -254,19 +254,21 @@ impl Lambda {
                 + i64::from(deployed.record.timeout_secs) * 1000,
             wait_for_output: want_log,
         };
-        let reserved = deployed
-            .record
-            .reserved_concurrency
-            .map(|r| usize::try_from(r).unwrap_or(usize::MAX));
+        // Every version and alias of the function shares its reserved concurrency.
+        let function_key = Self::function_key(ctx, name);
+        let scope = Self::scope_key(ctx);
+        let limits = Limits {
+            function: &function_key,
+            reserved: deployed
+                .record
+                .reserved_concurrency
+                .map(|r| usize::try_from(r).unwrap_or(usize::MAX)),
+            scope: &scope,
+            unreserved: self.unreserved_pool(ctx)?,
+        };
         let result = match self
             .executor
-            .invoke(
-                &deployed.pool_key,
-                spec,
-                reserved,
-                invocation,
-                &deployed.sink,
-            )
+            .invoke(&deployed.pool_key, spec, limits, invocation, &deployed.sink)
             .await
         {
             Ok(Ok(result)) => result,

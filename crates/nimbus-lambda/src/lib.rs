@@ -10,6 +10,7 @@ mod api;
 mod async_api;
 mod async_config;
 mod code;
+mod concurrency;
 mod deploy;
 mod destinations;
 mod errors;
@@ -99,6 +100,9 @@ pub struct Lambda {
     async_configs: RwLock<HashMap<String, Option<Arc<async_config::EventInvokeConfig>>>>,
     destinations: destinations::Destinations,
     throttles: parking_lot::Mutex<HashMap<(String, String, String), u64>>,
+    /// The unreserved concurrency of each `account/region/`, cleared when a reservation
+    /// changes.
+    unreserved_pools: RwLock<HashMap<String, usize>>,
 }
 
 impl Lambda {
@@ -136,6 +140,7 @@ impl Lambda {
             async_configs: RwLock::default(),
             destinations: destinations::Destinations::default(),
             throttles: parking_lot::Mutex::default(),
+            unreserved_pools: RwLock::default(),
         }))
     }
 
@@ -210,6 +215,7 @@ impl Lambda {
     fn forget_function(&self, ctx: &RequestContext, name: &str) {
         let prefix = Self::function_key(ctx, name);
         self.deployed.write().retain(|k, _| !k.starts_with(&prefix));
+        self.unreserved_pools.write().remove(&Self::scope_key(ctx));
         self.drop_cached_alias(&prefix);
         self.executor.retire(&prefix);
     }
@@ -219,6 +225,7 @@ impl Lambda {
         self.db.clear_tables(schema::TABLES).await?;
         self.deployed.write().clear();
         self.async_configs.write().clear();
+        self.unreserved_pools.write().clear();
         self.drop_cached_alias("");
         self.event_sources.changed.notify_one();
         self.executor.stop_all();

@@ -47,6 +47,8 @@ pub(crate) struct Instance {
     pub last_used: Instant,
     /// The last reading of the instance's peak memory, in MB, and when it was taken.
     peak_memory: Option<(u64, Instant)>,
+    /// Kept for provisioned concurrency rather than on demand.
+    pub provisioned: bool,
 }
 
 impl Drop for Instance {
@@ -110,6 +112,7 @@ impl Instance {
             readers,
             last_used: Instant::now(),
             peak_memory: None,
+            provisioned: false,
         };
         if let Some(warning) = &spec.start_warning {
             instance.log(warning.clone());
@@ -141,6 +144,43 @@ impl Instance {
                 mb
             }
         }
+    }
+
+    /// Waits until the runtime asks for its first event (initialization is over), as
+    /// provisioned concurrency does before any invocation. The error says why it failed.
+    pub async fn initialize(&mut self) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + INIT_TIMEOUT;
+        let failure = loop {
+            tokio::select! {
+                event = self.api.events.recv() => match event {
+                    Some(RuntimeEvent::Ready) => {
+                        self.ready = true;
+                        self.last_used = Instant::now();
+                        return Ok(());
+                    }
+                    Some(RuntimeEvent::InitError { body }) => {
+                        break String::from_utf8_lossy(&body).into_owned();
+                    }
+                    Some(_) => {}
+                    None => break "Runtime API stopped".to_owned(),
+                },
+                status = self.child.wait() => {
+                    let reason = match status {
+                        Ok(status) => report::exit_reason(status),
+                        Err(err) => err.to_string(),
+                    };
+                    break format!("Runtime exited with error: {reason}");
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    break format!(
+                        "Runtime failed to initialize within {} seconds",
+                        INIT_TIMEOUT.as_secs()
+                    );
+                }
+            }
+        };
+        self.kill();
+        Err(failure)
     }
 
     /// Runs one invocation. Returns the result and whether the instance can be reused.

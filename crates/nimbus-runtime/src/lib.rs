@@ -4,14 +4,16 @@
 //! (`AWS_LAMBDA_RUNTIME_API`), the endpoint AWS's runtime clients speak: `provided` runtimes
 //! run the zip's `bootstrap`, Python and Node run small runtime clients bundled in the binary.
 //! [`Executor`] keeps instances warm per function revision, scales out up to the function's
-//! and the account's concurrency, kills instances that time out, and writes the function's
-//! output with AWS's START / END / REPORT lines to a [`LogSink`].
+//! reserved concurrency (shared by its versions) and the account's, keeps provisioned
+//! instances initialized ahead of use, kills instances that time out, and writes the
+//! function's output with AWS's START / END / REPORT lines to a [`LogSink`].
 
 mod api_server;
 mod clients;
 mod executor;
 mod instance;
 mod interpreters;
+mod provisioned;
 mod report;
 
 use std::path::PathBuf;
@@ -20,10 +22,11 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use clients::{NODE_CLIENT, PYTHON_CLIENT};
-pub use executor::{Executor, ExecutorConfig, Throttled};
+pub use executor::{Executor, ExecutorConfig, Limits, Throttled};
 pub use interpreters::{
     LaunchError, Launcher, RuntimeFamily, resolve_launcher, warm_interpreter_cache,
 };
+pub use provisioned::ProvisionedState;
 
 /// How to start one instance of a function revision.
 #[derive(Debug, Clone)]

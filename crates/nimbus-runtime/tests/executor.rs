@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nimbus_runtime::{
-    Executor, ExecutorConfig, Invocation, LaunchSpec, LogSink, NoLogs, Outcome, RuntimeFamily,
-    resolve_launcher,
+    Executor, ExecutorConfig, Invocation, LaunchSpec, Limits, LogSink, NoLogs, Outcome,
+    ProvisionedState, RuntimeFamily, Throttled, resolve_launcher,
 };
 
 fn work_dir(name: &str) -> PathBuf {
@@ -69,14 +69,23 @@ fn executor(dir: &Path) -> Arc<Executor> {
     .unwrap()
 }
 
+fn unlimited() -> Limits<'static> {
+    Limits {
+        function: "f/",
+        reserved: None,
+        scope: "a/",
+        unreserved: usize::MAX,
+    }
+}
+
 async fn run(
-    executor: &Executor,
+    executor: &Arc<Executor>,
     spec: &LaunchSpec,
     payload: &str,
 ) -> nimbus_runtime::InvokeResult {
     let sink: Arc<dyn LogSink> = Arc::new(NoLogs);
     executor
-        .invoke("f", spec, None, invocation(payload), &sink)
+        .invoke("f/1/", spec, unlimited(), invocation(payload), &sink)
         .await
         .unwrap()
         .unwrap()
@@ -156,4 +165,112 @@ async fn python_import_error_is_an_init_error() {
     };
     let error: serde_json::Value = serde_json::from_slice(body).unwrap();
     assert_eq!(error["errorType"], "Runtime.ImportModuleError");
+}
+
+#[tokio::test]
+async fn reserved_concurrency_is_shared_by_revisions() {
+    let dir = work_dir("reserved");
+    std::fs::write(
+        dir.join("task/app.py"),
+        "import time\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return 'ok'\n",
+    )
+    .unwrap();
+    let executor = executor(&dir);
+    let spec = Arc::new(spec(&executor, &dir, "python3.11", "app.handler", 10));
+    let limits = Limits {
+        function: "f/",
+        reserved: Some(2),
+        scope: "a/",
+        unreserved: usize::MAX,
+    };
+    let sink: Arc<dyn LogSink> = Arc::new(NoLogs);
+    let mut running = Vec::new();
+    for key in ["f/1/", "f/2/"] {
+        let (executor, spec, sink) = (Arc::clone(&executor), Arc::clone(&spec), Arc::clone(&sink));
+        running.push(tokio::spawn(async move {
+            executor
+                .invoke(key, &spec, limits, invocation("{\"sleep\":1.5}"), &sink)
+                .await
+                .map(|r| r.unwrap().outcome)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let third = executor
+        .invoke("f/3/", &spec, limits, invocation("{}"), &sink)
+        .await
+        .map(|_| ());
+    assert_eq!(third, Err(Throttled::Function));
+    for task in running {
+        assert_eq!(task.await.unwrap(), Ok(Outcome::Success("\"ok\"".into())));
+    }
+    let after = executor
+        .invoke("f/3/", &spec, limits, invocation("{}"), &sink)
+        .await;
+    assert!(after.is_ok());
+}
+
+#[tokio::test]
+async fn provisioned_instances_are_initialized_before_use() {
+    let dir = work_dir("provisioned");
+    std::fs::write(
+        dir.join("task/app.py"),
+        "import os\nINIT = os.environ.get('AWS_LAMBDA_INITIALIZATION_TYPE')\nPID = os.getpid()\ndef handler(event, context):\n    return {'init': INIT, 'pid': PID}\n",
+    )
+    .unwrap();
+    let executor = executor(&dir);
+    let mut provisioned = spec(&executor, &dir, "python3.11", "app.handler", 3);
+    provisioned.env.push((
+        "AWS_LAMBDA_INITIALIZATION_TYPE".into(),
+        "provisioned-concurrency".into(),
+    ));
+    let on_demand = spec(&executor, &dir, "python3.11", "app.handler", 3);
+    let sink: Arc<dyn LogSink> = Arc::new(NoLogs);
+    executor.provision("f/1/", provisioned, 2, Arc::clone(&sink));
+    let mut state = executor.provisioned_state("f/1/");
+    for _ in 0..200 {
+        if state.ready == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        state = executor.provisioned_state("f/1/");
+    }
+    assert_eq!(
+        state,
+        ProvisionedState {
+            requested: 2,
+            ready: 2,
+            failure: None
+        }
+    );
+    assert_eq!(executor.idle_instances(), 2);
+    let first = run(&executor, &on_demand, "{}").await;
+    assert!(!first.log.contains("Init Duration"), "{}", first.log);
+    let Outcome::Success(body) = &first.outcome else {
+        panic!("{:?}", first.outcome)
+    };
+    let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(body["init"], "provisioned-concurrency");
+    assert_eq!(executor.provisioned_keys("f/"), vec!["f/1/".to_owned()]);
+    executor.unprovision("f/1/");
+    assert_eq!(executor.idle_instances(), 0);
+    assert!(executor.provisioned_keys("f/").is_empty());
+}
+
+#[tokio::test]
+async fn provisioning_reports_an_init_failure() {
+    let dir = work_dir("provisionfail");
+    std::fs::write(dir.join("task/app.py"), "raise RuntimeError('no')\n").unwrap();
+    let executor = executor(&dir);
+    let spec = spec(&executor, &dir, "python3.11", "app.handler", 3);
+    executor.provision("f/1/", spec, 1, Arc::new(NoLogs));
+    let mut state = executor.provisioned_state("f/1/");
+    for _ in 0..200 {
+        if state.failure.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        state = executor.provisioned_state("f/1/");
+    }
+    assert_eq!(state.ready, 0);
+    assert!(state.failure.unwrap().contains("RuntimeError"));
 }
