@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 import zipfile
 
 from test_lambda_cli import cli, out  # noqa: F401
@@ -66,3 +67,31 @@ def test_cli_reserved_concurrency_is_shared_by_versions(cli, tmp_path):  # noqa:
     assert refusal is not None and "TooManyRequestsException" in refusal
     cli("lambda", "delete-function-concurrency", "--function-name", "ccli")
     assert out(cli("lambda", "get-function-concurrency", "--function-name", "ccli")) == {}
+
+
+def test_cli_provisioned_concurrency(cli, tmp_path):  # noqa: F811
+    cli("lambda", "create-function", "--function-name", "pcli", "--runtime", "python3.12",
+        "--handler", "app.handler", "--role", ROLE,
+        "--zip-file", f"fileb://{sleepy_zip(tmp_path)}", "--publish")
+    refused = cli("lambda", "put-provisioned-concurrency-config", "--function-name", "pcli",
+                  "--qualifier", "$LATEST", "--provisioned-concurrent-executions", "1", check=False)
+    assert refused.returncode == 255 and "InvalidParameterValueException" in refused.stderr
+    put = out(cli("lambda", "put-provisioned-concurrency-config", "--function-name", "pcli",
+                  "--qualifier", "1", "--provisioned-concurrent-executions", "1"))
+    assert put["RequestedProvisionedConcurrentExecutions"] == 1
+    # No waiter exists for provisioned concurrency: poll until READY.
+    deadline = time.monotonic() + 30
+    while True:
+        got = out(cli("lambda", "get-provisioned-concurrency-config", "--function-name", "pcli",
+                      "--qualifier", "1"))
+        if got["Status"] == "READY" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert got["Status"] == "READY" and got["AvailableProvisionedConcurrentExecutions"] == 1
+    listed = out(cli("lambda", "list-provisioned-concurrency-configs", "--function-name", "pcli"))
+    assert [c["FunctionArn"].rsplit(":", 1)[1] for c in listed["ProvisionedConcurrencyConfigs"]] == ["1"]
+    cli("lambda", "delete-provisioned-concurrency-config", "--function-name", "pcli", "--qualifier", "1")
+    missing = cli("lambda", "get-provisioned-concurrency-config", "--function-name", "pcli",
+                  "--qualifier", "1", check=False)
+    assert missing.returncode == 255
+    assert "ProvisionedConcurrencyConfigNotFoundException" in missing.stderr

@@ -312,6 +312,8 @@ impl Lambda {
             })
             .await?;
         self.drop_cached_alias(&Self::alias_key(ctx, name, alias));
+        // An alias's provisioned concurrency moves with it to its new version.
+        self.sync_provisioned(ctx, name).await;
         Ok(record)
     }
 
@@ -345,10 +347,12 @@ impl Lambda {
                     "DELETE FROM lambda_url_ids WHERE account = ?1 AND region = ?2 AND name = ?3 AND qualifier = ?4",
                     &params![&account, &region, &name_owned, &alias_owned],
                 )?;
+                crate::provisioned::delete_config(tx, &account, &region, &name_owned, &alias_owned)?;
                 Ok(())
             })
             .await?;
         self.drop_cached_alias(&Self::alias_key(ctx, name, alias));
+        self.sync_provisioned(ctx, name).await;
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use crate::versions::PublishRequest;
 use crate::versions_api;
 use crate::wire_shapes::layer_output;
 use crate::{Lambda, errors};
-use crate::{async_api, esm, layers_api};
+use crate::{async_api, esm, layers_api, provisioned_api};
 
 /// The Lambda service as the generated dispatcher calls it.
 #[derive(Clone)]
@@ -315,6 +315,39 @@ impl LambdaApi for LambdaService {
     ) -> Result<(), ServiceError> {
         let name = function_name(ctx, &input.function_name, None)?;
         self.0.delete_reserved_concurrency(ctx, &name).await
+    }
+
+    async fn put_provisioned_concurrency_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::PutProvisionedConcurrencyConfigRequest,
+    ) -> Result<wire::PutProvisionedConcurrencyConfigResponse, ServiceError> {
+        provisioned_api::put(&self.0, ctx, input).await
+    }
+
+    async fn get_provisioned_concurrency_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::GetProvisionedConcurrencyConfigRequest,
+    ) -> Result<wire::GetProvisionedConcurrencyConfigResponse, ServiceError> {
+        provisioned_api::get(&self.0, ctx, input).await
+    }
+
+    async fn delete_provisioned_concurrency_config(
+        &self,
+        ctx: &RequestContext,
+        input: wire::DeleteProvisionedConcurrencyConfigRequest,
+    ) -> Result<(), ServiceError> {
+        provisioned_api::delete(&self.0, ctx, input).await
+    }
+
+    async fn list_provisioned_concurrency_configs(
+        &self,
+        ctx: &RequestContext,
+        input: wire::ListProvisionedConcurrencyConfigsRequest,
+    ) -> Result<wire::ListProvisionedConcurrencyConfigsResponse, ServiceError> {
+        let name = function_name(ctx, &input.function_name, None)?;
+        provisioned_api::list(&self.0, ctx, &name, input).await
     }
 
     async fn get_account_settings(

@@ -265,6 +265,10 @@ impl Lambda {
                     "DELETE FROM lambda_event_invoke_configs WHERE account = ?1 AND region = ?2 AND name = ?3",
                     &params![&account, &region, &name_owned],
                 )?;
+                tx.execute(
+                    "DELETE FROM lambda_provisioned_concurrency WHERE account = ?1 AND region = ?2 AND name = ?3",
+                    &params![&account, &region, &name_owned],
+                )?;
                 crate::versions::delete_all_versions(tx, &account, &region, &name_owned)?;
                 Ok(())
             })

@@ -22,6 +22,8 @@ mod layers;
 mod layers_api;
 mod logsink;
 mod policy;
+mod provisioned;
+mod provisioned_api;
 mod record;
 mod schema;
 mod settings;
@@ -103,6 +105,8 @@ pub struct Lambda {
     /// The unreserved concurrency of each `account/region/`, cleared when a reservation
     /// changes.
     unreserved_pools: RwLock<HashMap<String, usize>>,
+    /// Makes changes to provisioned instances one at a time.
+    provisioning: tokio::sync::Mutex<()>,
 }
 
 impl Lambda {
@@ -141,12 +145,17 @@ impl Lambda {
             destinations: destinations::Destinations::default(),
             throttles: parking_lot::Mutex::default(),
             unreserved_pools: RwLock::default(),
+            provisioning: tokio::sync::Mutex::default(),
         }))
     }
 
-    /// Tells functions where nimbus listens (`AWS_ENDPOINT_URL`).
-    pub fn set_endpoint(&self, url: &str) {
+    /// Tells functions where nimbus listens (`AWS_ENDPOINT_URL`), then starts the instances
+    /// of stored provisioned concurrency configurations (they need that address).
+    pub fn set_endpoint(self: &Arc<Self>, url: &str) {
         let _ = self.endpoint.set(url.to_owned());
+        let lambda = Arc::clone(self);
+        let url = url.to_owned();
+        tokio::spawn(async move { lambda.restore_provisioned(&url).await });
     }
 
     /// Gives event source mappings the queues they read. Call before `spawn_workers`.

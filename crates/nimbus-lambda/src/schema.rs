@@ -3,7 +3,8 @@
 //! be downloaded again. Published versions keep their own settings document; their zips are
 //! kept once per digest (`lambda_version_code`), shared by the versions with that code.
 //! Queued events carry their attempt counts and last outcome, so retries and destination
-//! records survive restarts.
+//! records survive restarts. Provisioned concurrency configurations are kept per version or
+//! alias, so their instances start again after a restart.
 
 use nimbus_store::Migration;
 
@@ -146,6 +147,20 @@ CREATE TABLE lambda_event_source_mappings (
 CREATE INDEX lambda_event_source_mappings_function ON lambda_event_source_mappings (account, region, function_arn)
 ",
     },
+    Migration {
+        version: 8,
+        sql: "
+CREATE TABLE lambda_provisioned_concurrency (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    requested INTEGER NOT NULL,
+    last_modified TEXT NOT NULL,
+    PRIMARY KEY (account, region, name, qualifier)
+)
+",
+    },
 ];
 
 /// The `format` written today.
@@ -164,4 +179,5 @@ pub const TABLES: &[&str] = &[
     "lambda_aliases",
     "lambda_event_source_mappings",
     "lambda_event_invoke_configs",
+    "lambda_provisioned_concurrency",
 ];

@@ -312,6 +312,7 @@ impl Lambda {
                     "DELETE FROM lambda_versions WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4",
                     &params![account, region, name, i64::from(version)],
                 )?;
+                crate::provisioned::delete_config(tx, account, region, name, &label)?;
                 tx.execute(
                     "DELETE FROM lambda_version_code WHERE account = ?1 AND region = ?2 AND name = ?3 AND code_sha256 = ?4
                        AND NOT EXISTS (SELECT 1 FROM lambda_versions v WHERE v.account = ?1 AND v.region = ?2 AND v.name = ?3 AND v.code_sha256 = ?4)",
