@@ -7,6 +7,7 @@ use nimbus_core::{RequestContext, ServiceError};
 use nimbus_model::Blob;
 use nimbus_model::lambda::{self as wire, LambdaApi};
 
+use crate::code_download::function_code_url;
 use crate::invoke::{InvokeMode, InvokeRequest};
 use crate::policy::Grant;
 use crate::record::{FunctionRef, function_arn, parse_function_ref};
@@ -102,6 +103,7 @@ impl LambdaApi for LambdaService {
             configuration: Some(resolved.configuration()),
             code: Some(wire::FunctionCodeLocation {
                 repository_type: Some("S3".into()),
+                location: Some(function_code_url(ctx, &reference.name, &resolved.version)),
                 ..Default::default()
             }),
             tags: (!function.tags.is_empty()).then(|| function.tags.into_iter().collect()),

@@ -10,6 +10,7 @@ mod api;
 mod async_api;
 mod async_config;
 mod code;
+mod code_download;
 mod concurrency;
 mod deploy;
 mod destinations;
@@ -49,6 +50,7 @@ use tokio::sync::watch;
 
 pub use aliases::{AliasChange, AliasRecord};
 pub use api::LambdaService;
+pub use code_download::CODE_PATH;
 pub use functions::StoredFunction;
 pub use invoke::{InvokeMode, InvokeOutput, InvokeRequest, LambdaInvoker};
 pub use record::{FunctionRecord, UrlConfig};

@@ -44,6 +44,11 @@ pub(crate) fn layer_output(
     let arn = layer_arn(ctx, &version.name);
     wire::GetLayerVersionResponse {
         content: Some(wire::LayerVersionContentOutput {
+            location: Some(crate::code_download::layer_code_url(
+                ctx,
+                &version.name,
+                version.version,
+            )),
             code_sha256: Some(version.code_sha256),
             code_size: Some(version.code_size),
             ..Default::default()

@@ -165,7 +165,10 @@ pub async fn compose(
             &nimbus_model::dynamodb::SERVICE,
         ),
     ];
-    let admin_pages = vec![("sns/", sns_pages(sns))];
+    let admin_pages = vec![
+        ("sns/", sns_pages(sns)),
+        (nimbus_lambda::CODE_PATH, lambda_code(Arc::clone(&lambda))),
+    ];
     let function_urls: Arc<dyn FunctionUrlHandler> = Arc::new(LambdaUrls(Arc::clone(&lambda)));
 
     Ok(Composition {
@@ -244,6 +247,17 @@ fn sns_pages(sns: Arc<Sns>) -> AdminGetFn {
             });
         }
         None
+    })
+}
+
+/// GetFunction's `Code.Location` and GetLayerVersion's `Content.Location`: the stored zips.
+fn lambda_code(lambda: Arc<Lambda>) -> AdminGetFn {
+    Arc::new(move |path, _query| {
+        lambda.code_download(path).map(|zip| AdminReply {
+            status: 200,
+            content_type: "application/zip",
+            body: zip,
+        })
     })
 }
 
