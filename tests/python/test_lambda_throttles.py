@@ -104,3 +104,29 @@ def test_throttled_events_are_retried_with_backoff(lam, nimbus, sqs, clock):
     assert record["responsePayload"] == 9
     retried = re.search(r'nimbus_lambda_async_events_total\{outcome="retried"\} (\d+)', nimbus.metrics())
     assert retried and int(retried.group(1)) >= 1
+
+
+def test_events_beyond_reserved_concurrency_wait_for_a_slot(lam, nimbus, sqs, clock):
+    """Asynchronous events queue behind the function's reserved concurrency instead of being
+    throttled: on the standing test clock a throttled event would wait for its backoff forever,
+    so every record arriving proves none was."""
+    url = sqs.create_queue(QueueName="queued-successes")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    create(lam, "single", {"app.py": SLOW})
+    lam.put_function_concurrency(FunctionName="single", ReservedConcurrentExecutions=1)
+    lam.put_function_event_invoke_config(FunctionName="single",
+                                         DestinationConfig={"OnSuccess": {"Destination": queue}})
+    for n in range(5):
+        lam.invoke(FunctionName="single", InvocationType="Event",
+                   Payload=json.dumps({"n": n, "s": 0.2}).encode())
+    seen = []
+    deadline = time.monotonic() + 30
+    while len(seen) < 5 and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=1).get("Messages", []):
+            record = json.loads(message["Body"])
+            assert record["requestContext"]["approximateInvokeCount"] == 1, record
+            seen.append(record["responsePayload"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert sorted(seen) == [0, 1, 2, 3, 4]
+    assert throttles(nimbus, "single") == 0

@@ -1,7 +1,11 @@
 //! Function code: checking an uploaded zip, its digest, and unpacking it for execution.
 
+use std::collections::HashMap;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -58,6 +62,13 @@ pub fn unpack(zip: &[u8], dir: &Path) -> Result<(), ZipError> {
     if dir.is_dir() {
         return Ok(());
     }
+    // Concurrent cold starts of one function (or of functions sharing a layer) wait for the
+    // first unpack instead of each writing its own copy of thousands of files.
+    let lock = unpack_lock(dir);
+    let _unpacking = lock.lock();
+    if dir.is_dir() {
+        return Ok(());
+    }
     let io = |e: std::io::Error| ZipError::Io(e.to_string());
     let staging = staging_dir(dir);
     let _ = std::fs::remove_dir_all(&staging);
@@ -108,6 +119,15 @@ pub fn unpack(zip: &[u8], dir: &Path) -> Result<(), ZipError> {
         }
         Err(err) => Err(io(err)),
     }
+}
+
+/// The lock serialising unpacks into `dir`.
+fn unpack_lock(dir: &Path) -> Arc<Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+    let mut locks = LOCKS.get_or_init(Mutex::default).lock();
+    // Finished unpacks need their lock no longer; keep the map small.
+    locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+    Arc::clone(locks.entry(dir.to_path_buf()).or_default())
 }
 
 fn staging_dir(dir: &Path) -> PathBuf {

@@ -7,6 +7,7 @@
 //! Attempt counts and the last outcome are stored with the event, so all of this survives
 //! restarts.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,12 +22,16 @@ use crate::async_config::EventInvokeConfig;
 use crate::destinations::{
     AttemptOutcome, Condition, Finished, dead_letter_attributes, invocation_record,
 };
+use crate::event_admission::{FunctionKey, RunningEvents};
 use crate::invoke::{Call, InvokeOutput, Target};
 use crate::record::FunctionRef;
 use crate::versions::qualified_arn;
 
 /// Events started at once; the rest wait in the queue.
 const PARALLEL_EVENTS: usize = 64;
+/// Due events looked at per free slot, so that the events of functions at their reserved
+/// concurrency do not hide the others.
+const CANDIDATES_PER_SLOT: i64 = 4;
 /// The worker looks at the queue at least this often (delayed events become due).
 const POLL_EVERY: Duration = Duration::from_millis(500);
 /// AWS waits about a minute before the first retry of a failed event, two before the second.
@@ -40,6 +45,7 @@ const BACKOFF_MAX_MS: i64 = 300_000;
 pub(crate) struct EventQueue {
     pub notify: Notify,
     outcomes: [AtomicU64; 4],
+    running: RunningEvents,
 }
 
 /// What became of one attempt, for the metrics.
@@ -114,6 +120,14 @@ fn decode_outcome(text: Option<String>) -> Option<AttemptOutcome> {
 }
 
 impl QueuedEvent {
+    fn function_key(&self) -> FunctionKey {
+        (
+            self.account.clone(),
+            self.region.clone(),
+            self.function.name.clone(),
+        )
+    }
+
     /// The qualifier its settings are kept under (and its records name).
     fn qualifier(&self) -> &str {
         self.function.qualifier.as_deref().unwrap_or("$LATEST")
@@ -160,44 +174,102 @@ impl Lambda {
         Ok(())
     }
 
-    /// Claims up to `limit` due events, counting the attempt each is about to get.
+    /// Claims up to `limit` due events whose function has reserved concurrency left, counting
+    /// the attempt each is about to get. Each claimed event is counted as running until
+    /// [`Self::record_next`].
     async fn claim_events(&self, limit: i64) -> Result<Vec<QueuedEvent>, ServiceError> {
         let now = self.clock.now_ms();
-        self.db.write(move |tx| {
-            let rows = tx.query(
-                "SELECT id, account, region, name, payload, qualifier, request_id, attempts, function_errors, last_outcome, enqueued_at FROM lambda_event_queue WHERE claimed = 0 AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
-                &params![now, limit],
-            )?;
-            let mut events = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let id = row.i64(0)?;
-                // Events queued before request ids were kept get one now.
-                let request_id = row
-                    .opt_string(6)?
-                    .unwrap_or_else(nimbus_core::ids::uuid);
-                tx.execute(
-                    "UPDATE lambda_event_queue SET claimed = 1, attempts = attempts + 1, request_id = ?2 WHERE id = ?1",
-                    &params![id, &request_id],
-                )?;
-                events.push(QueuedEvent {
-                    id,
-                    account: row.string(1)?,
-                    region: row.string(2)?,
-                    function: FunctionRef {
-                        name: row.string(3)?,
-                        qualifier: row.opt_string(5)?,
-                    },
-                    payload: row.blob(4)?.to_vec(),
-                    request_id,
-                    attempts: row.i64(7)?,
-                    function_errors: row.i64(8)?,
-                    last_outcome: decode_outcome(row.opt_string(9)?),
-                    enqueued_at: row.i64(10)?,
-                });
+        let saturated = self.events.running.saturated();
+        let candidates = self.db.read(|tx| {
+            let (exclude, mut args) = excluding(&saturated, 3);
+            args.splice(0..0, params![now, limit * CANDIDATES_PER_SLOT]);
+            let sql = format!(
+                "SELECT id, account, region, name FROM lambda_event_queue WHERE claimed = 0 AND due_at <= ?1{exclude} ORDER BY due_at, id LIMIT ?2"
+            );
+            tx.query(&sql, &args)?
+                .iter()
+                .map(|row| Ok((row.i64(0)?, (row.string(1)?, row.string(2)?, row.string(3)?))))
+                .collect::<Result<Vec<(i64, FunctionKey)>, _>>()
+        })?;
+        let mut limits: HashMap<FunctionKey, Option<usize>> = HashMap::new();
+        let mut admitted = Vec::new();
+        for (id, function) in candidates {
+            if admitted.len() >= usize::try_from(limit).unwrap_or(0) {
+                break;
             }
-            Ok(events)
-        })
-        .await
+            let reserved = *limits
+                .entry(function.clone())
+                .or_insert_with(|| self.reserved_concurrency(&function));
+            if self.events.running.admit(&function, reserved) {
+                admitted.push((id, function));
+            }
+        }
+        let ids: Vec<i64> = admitted.iter().map(|(id, _)| *id).collect();
+        let claimed = self
+            .db
+            .write(move |tx| {
+                let mut events = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let Some(row) = tx.query_one(
+                        "SELECT id, account, region, name, payload, qualifier, request_id, attempts, function_errors, last_outcome, enqueued_at FROM lambda_event_queue WHERE id = ?1 AND claimed = 0",
+                        &params![id],
+                    )?
+                    else {
+                        continue;
+                    };
+                    // Events queued before request ids were kept get one now.
+                    let request_id = row
+                        .opt_string(6)?
+                        .unwrap_or_else(nimbus_core::ids::uuid);
+                    tx.execute(
+                        "UPDATE lambda_event_queue SET claimed = 1, attempts = attempts + 1, request_id = ?2 WHERE id = ?1",
+                        &params![id, &request_id],
+                    )?;
+                    events.push(QueuedEvent {
+                        id,
+                        account: row.string(1)?,
+                        region: row.string(2)?,
+                        function: FunctionRef {
+                            name: row.string(3)?,
+                            qualifier: row.opt_string(5)?,
+                        },
+                        payload: row.blob(4)?.to_vec(),
+                        request_id,
+                        attempts: row.i64(7)?,
+                        function_errors: row.i64(8)?,
+                        last_outcome: decode_outcome(row.opt_string(9)?),
+                        enqueued_at: row.i64(10)?,
+                    });
+                }
+                Ok(events)
+            })
+            .await;
+        // Admitted events that were not claimed (gone meanwhile, or the write failed) do
+        // not run.
+        let started: Vec<i64> = claimed.as_ref().map_or_else(
+            |_| Vec::new(),
+            |events| events.iter().map(|e| e.id).collect(),
+        );
+        for (id, function) in &admitted {
+            if !started.contains(id) {
+                self.events.running.finish(function);
+            }
+        }
+        claimed
+    }
+
+    /// The function's reserved concurrency, which its asynchronous events wait for. A
+    /// reserved concurrency of 0 is not waited for: such events are throttled, and retried
+    /// until their maximum age, as on AWS.
+    fn reserved_concurrency(&self, (account, region, name): &FunctionKey) -> Option<usize> {
+        let base = self.endpoint.get().cloned().unwrap_or_default();
+        let ctx = RequestContext::internal(account, region, &base);
+        let reserved = self
+            .get_function(&ctx, name)
+            .ok()?
+            .record
+            .reserved_concurrency?;
+        usize::try_from(reserved).ok().filter(|&limit| limit > 0)
     }
 
     async fn finish_event(&self, id: i64, next: Next) -> Result<(), ServiceError> {
@@ -336,6 +408,7 @@ impl Lambda {
         if let Err(err) = self.finish_event(event.id, next).await {
             tracing::warn!(%err, "recording an event invocation failed");
         }
+        self.events.running.finish(&event.function_key());
         // A slot is free again.
         self.events.notify.notify_one();
     }
@@ -412,17 +485,20 @@ impl Lambda {
         }
     }
 
-    /// When the earliest waiting event is due, if any.
+    /// When the earliest waiting event that may start is due, if any (the events of a
+    /// saturated function wait for one of its running events to finish instead).
     fn next_due(&self) -> Option<i64> {
+        let saturated = self.events.running.saturated();
         self.db
             .read(|tx| {
-                tx.query_one(
-                    "SELECT MIN(due_at) FROM lambda_event_queue WHERE claimed = 0",
-                    &[],
-                )?
-                .map(|row| row.opt_i64(0))
-                .transpose()
-                .map(Option::flatten)
+                let (exclude, args) = excluding(&saturated, 1);
+                let sql = format!(
+                    "SELECT MIN(due_at) FROM lambda_event_queue WHERE claimed = 0{exclude}"
+                );
+                tx.query_one(&sql, &args)?
+                    .map(|row| row.opt_i64(0))
+                    .transpose()
+                    .map(Option::flatten)
             })
             .ok()
             .flatten()
@@ -487,6 +563,29 @@ impl Lambda {
             }
         });
     }
+}
+
+/// ` AND NOT (…)` leaving out the events of `functions`, with its parameters numbered from
+/// `first`.
+fn excluding(functions: &[FunctionKey], first: usize) -> (String, Vec<nimbus_store::SqlValue>) {
+    if functions.is_empty() {
+        return (String::new(), Vec::new());
+    }
+    let mut args = Vec::with_capacity(functions.len() * 3);
+    let clauses: Vec<String> = functions
+        .iter()
+        .enumerate()
+        .map(|(i, (account, region, name))| {
+            args.extend(params![account.as_str(), region.as_str(), name.as_str()]);
+            let n = first + i * 3;
+            format!(
+                "(account = ?{n} AND region = ?{} AND name = ?{})",
+                n + 1,
+                n + 2
+            )
+        })
+        .collect();
+    (format!(" AND NOT ({})", clauses.join(" OR ")), args)
 }
 
 fn outcome_of(output: InvokeOutput) -> AttemptOutcome {

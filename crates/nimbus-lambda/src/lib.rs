@@ -16,6 +16,7 @@ mod deploy;
 mod destinations;
 mod errors;
 mod esm;
+mod event_admission;
 mod event_queue;
 mod functions;
 mod invoke;
