@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nimbus_core::{RequestContext, ServiceError};
-use nimbus_runtime::{LaunchError, LaunchSpec, Launcher, LogSink, RuntimeFamily, resolve_launcher};
+use nimbus_runtime::{
+    LaunchError, LaunchSpec, Launcher, LogFormat, LogSink, PythonAbi, RuntimeFamily,
+    SystemLogLevel, find_foreign_module, resolve_launcher,
+};
 
 use crate::code;
 use crate::logsink::LogTarget;
@@ -80,6 +83,33 @@ fn layer_paths(runtime: &str, layers: &[PathBuf]) -> Vec<(String, String)> {
         ("PATH".into(), join(bins, std::env::var("PATH").ok())),
         ("LD_LIBRARY_PATH".into(), join(libs, None)),
     ]
+}
+
+/// Refuses a Python package whose compiled modules the interpreter cannot load (another
+/// CPython version, machine or C library), naming the file instead of a bare import error.
+fn check_native_modules(
+    runtime: &str,
+    roots: &[PathBuf],
+    handler_module: String,
+    launcher: &Launcher,
+) -> Result<(), LaunchError> {
+    if RuntimeFamily::of(runtime) != Some(RuntimeFamily::Python) {
+        return Ok(());
+    }
+    let Some(interpreter) = launcher.version.clone() else {
+        return Ok(());
+    };
+    let Some(abi) = PythonAbi::from_version(&interpreter) else {
+        return Ok(());
+    };
+    match find_foreign_module(roots, abi) {
+        Some(module) => Err(LaunchError::ForeignModule {
+            handler_module,
+            module,
+            interpreter,
+        }),
+        None => Ok(()),
+    }
 }
 
 impl Lambda {
@@ -164,8 +194,18 @@ impl Lambda {
                 .unwrap_or_else(|| task_root.to_path_buf())
         };
         let runtime = record.runtime.clone();
+        let handler_module = record
+            .handler
+            .as_deref()
+            .and_then(|h| h.rsplit_once('.'))
+            .map(|(module, _)| module.to_owned())
+            .unwrap_or_default();
+        let mut roots = vec![task_root.to_path_buf()];
+        roots.extend(layers.iter().cloned());
         tokio::task::spawn_blocking(move || {
-            resolve_launcher(&runtime, &bootstrap_dir, client.as_deref())
+            let launcher = resolve_launcher(&runtime, &bootstrap_dir, client.as_deref())?;
+            check_native_modules(&runtime, &roots, handler_module, &launcher)?;
+            Ok(launcher)
         })
         .await
         .map_err(|_| nimbus_model::lambda::errors::service_exception("An internal error occurred."))
@@ -232,9 +272,26 @@ impl Lambda {
             env.push((k.to_owned(), v));
         }
         env.extend(layer_paths(&record.runtime, layers));
-        if record.log_format == "JSON" {
+        let log_format = if record.log_format == "JSON" {
+            // The bundled clients read these; so do AWS's own runtime clients.
             env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
-        }
+            env.push((
+                "AWS_LAMBDA_LOG_LEVEL".into(),
+                record
+                    .application_log_level
+                    .clone()
+                    .unwrap_or_else(|| "INFO".into()),
+            ));
+            LogFormat::Json(
+                record
+                    .system_log_level
+                    .as_deref()
+                    .and_then(SystemLogLevel::parse)
+                    .unwrap_or(SystemLogLevel::Info),
+            )
+        } else {
+            LogFormat::Text
+        };
         LaunchSpec {
             program: launcher.program,
             args: launcher.args,
@@ -245,6 +302,7 @@ impl Lambda {
             memory_mb: record.memory_mb,
             timeout: Duration::from_secs(u64::from(record.timeout_secs)),
             start_warning: launcher.warning,
+            log_format,
         }
     }
 }

@@ -19,6 +19,7 @@ mod functions;
 mod invoke;
 mod layers;
 mod layers_api;
+mod logging_config;
 mod logsink;
 mod policy;
 mod record;

@@ -12,6 +12,8 @@ mod clients;
 mod executor;
 mod instance;
 mod interpreters;
+mod native_modules;
+mod platform_log;
 mod report;
 
 use std::path::PathBuf;
@@ -24,6 +26,8 @@ pub use executor::{Executor, ExecutorConfig, Throttled};
 pub use interpreters::{
     LaunchError, Launcher, RuntimeFamily, resolve_launcher, warm_interpreter_cache,
 };
+pub use native_modules::{ForeignModule, PythonAbi, find_foreign_module};
+pub use platform_log::{LogFormat, SystemLogLevel};
 
 /// How to start one instance of a function revision.
 #[derive(Debug, Clone)]
@@ -46,6 +50,8 @@ pub struct LaunchSpec {
     /// A line written to the function's log when an instance starts (e.g. that a fallback
     /// interpreter is used).
     pub start_warning: Option<String>,
+    /// How the platform's START / END / REPORT lines are written.
+    pub log_format: LogFormat,
 }
 
 /// One event for one instance.
