@@ -79,3 +79,27 @@ def test_cli_foreign_native_module(cli, tmp_path):
     body = json.loads(result.read_text())
     assert body["errorType"] == "Runtime.ImportModuleError"
     assert so in body["errorMessage"] and f"on {other} (glibc)" in body["errorMessage"]
+
+
+def test_cli_function_with_the_managed_boto3(tmp_path):
+    """A server with a managed SDK directory (shared with the boto3 suite's, so installed once)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from nimbus_harness import NimbusServer
+
+    sdk_dir = Path(os.environ.get("NIMBUS_TEST_SDK_DIR", Path(tempfile.gettempdir()) / "nimbus-test-lambda-sdk"))
+    server = NimbusServer("--lambda-sdk-dir", str(sdk_dir)).start()
+    try:
+        cli = cli_runner(server.url, tmp_path)
+        code = write_zip(tmp_path, {"app.py": "import boto3\ndef handler(e, c):\n"
+                                              "    return [boto3.__version__, boto3.__file__]\n"})
+        cli("lambda", "create-function", "--function-name", "sdkfn", "--runtime", "python3.12",
+            "--handler", "app.handler", "--role", ROLE, "--zip-file", f"fileb://{code}")
+        result = tmp_path / "o.json"
+        cli("lambda", "invoke", "--function-name", "sdkfn", "--cli-read-timeout", "600", str(result))
+        version, path = json.loads(result.read_text())
+        assert version == "1.44.5" and path.startswith(str(sdk_dir)), path
+    finally:
+        server.stop()

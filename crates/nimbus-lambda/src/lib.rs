@@ -65,6 +65,9 @@ pub struct LambdaConfig {
     /// Multiplies the asynchronous retry and backoff delays (1.0 is AWS's schedule; tests
     /// shorten it).
     pub async_retry_scale: f64,
+    /// Where the managed AWS SDKs (boto3, the JavaScript SDK v3) are kept and installed on
+    /// first use; `None` leaves functions without them.
+    pub sdk_dir: Option<PathBuf>,
 }
 
 /// Throttled invocations of one function since start.
@@ -100,6 +103,7 @@ pub struct Lambda {
     async_configs: RwLock<HashMap<String, Option<Arc<async_config::EventInvokeConfig>>>>,
     destinations: destinations::Destinations,
     throttles: parking_lot::Mutex<HashMap<(String, String, String), u64>>,
+    sdks: Option<nimbus_runtime::ManagedSdks>,
 }
 
 impl Lambda {
@@ -122,6 +126,7 @@ impl Lambda {
         .map_err(|e| OpenError::WorkDir(config.work_dir.clone(), e))?;
         // Learn the host's interpreters before the first function needs them.
         tokio::task::spawn_blocking(nimbus_runtime::warm_interpreter_cache);
+        let sdks = config.sdk_dir.clone().map(nimbus_runtime::ManagedSdks::new);
         Ok(Arc::new(Lambda {
             db: ServiceStore::new(store, errors::internal),
             clock,
@@ -137,6 +142,7 @@ impl Lambda {
             async_configs: RwLock::default(),
             destinations: destinations::Destinations::default(),
             throttles: parking_lot::Mutex::default(),
+            sdks,
         }))
     }
 

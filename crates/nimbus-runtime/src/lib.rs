@@ -12,6 +12,7 @@ mod clients;
 mod executor;
 mod instance;
 mod interpreters;
+mod managed_sdk;
 mod native_modules;
 mod platform_log;
 mod report;
@@ -26,6 +27,7 @@ pub use executor::{Executor, ExecutorConfig, Throttled};
 pub use interpreters::{
     LaunchError, Launcher, RuntimeFamily, resolve_launcher, warm_interpreter_cache,
 };
+pub use managed_sdk::{BOTO3_PIN, JS_SDK_PACKAGES, ManagedSdks, SdkKind};
 pub use native_modules::{ForeignModule, PythonAbi, find_foreign_module};
 pub use platform_log::{LogFormat, SystemLogLevel};
 
