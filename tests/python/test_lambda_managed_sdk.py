@@ -2,8 +2,8 @@
 JavaScript SDK v3 without bundling them, the function's own copy wins, and a failed install
 leaves the function running with the reason in its log.
 
-The SDK directory is kept across test sessions (pins are recorded in it, so a new pin
-reinstalls): the first session on a machine installs from PyPI and npm, later ones reuse it."""
+The SDK directory is kept across test runs (pins are recorded in it, so a new pin
+reinstalls): the first run on a machine installs from PyPI and npm, later ones reuse it."""
 
 from __future__ import annotations
 
