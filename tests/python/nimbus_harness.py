@@ -62,6 +62,10 @@ class NimbusServer:
             cmd += ["--data-dir", str(self.data_dir)]
         else:
             cmd += ["--in-memory"]
+        if not any(arg.startswith("--lambda-sdk-dir") for arg in self.extra_args):
+            # Installing the managed SDKs takes a network round of pip and npm; the suites
+            # that test them pass their own directory.
+            cmd += ["--lambda-sdk-dir", "off"]
         return cmd + self.extra_args
 
     def start(self) -> "NimbusServer":

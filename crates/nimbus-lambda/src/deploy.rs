@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nimbus_core::{RequestContext, ServiceError};
-use nimbus_runtime::{LaunchError, LaunchSpec, Launcher, LogSink, RuntimeFamily, resolve_launcher};
+use nimbus_runtime::{
+    LaunchError, LaunchSpec, Launcher, LogFormat, LogSink, PythonAbi, RuntimeFamily, SdkKind,
+    SystemLogLevel, find_foreign_module, resolve_launcher,
+};
 
 use crate::code;
 use crate::logsink::LogTarget;
@@ -21,6 +24,15 @@ pub(crate) struct Deployed {
     pub pool_key: String,
     pub launch: Result<LaunchSpec, LaunchError>,
     pub sink: Arc<dyn LogSink>,
+}
+
+/// What `launch_spec` builds on: the unpacked code and layers, the chosen program and the
+/// managed SDK's search path (or why there is none).
+struct Prepared<'a> {
+    task_root: PathBuf,
+    layers: &'a [PathBuf],
+    launcher: Launcher,
+    sdk: Option<Result<PathBuf, String>>,
 }
 
 /// Environment names a function's own variables may not replace.
@@ -50,8 +62,9 @@ pub(crate) fn is_reserved(name: &str) -> bool {
     RESERVED.contains(&name)
 }
 
-/// The search paths AWS's runtimes give `/opt`, for each layer directory in order.
-fn layer_paths(runtime: &str, layers: &[PathBuf]) -> Vec<(String, String)> {
+/// The search paths AWS's runtimes give `/opt`, for each layer directory in order, then the
+/// managed SDK's (after the code and layers, so that a bundled copy wins as on AWS).
+fn layer_paths(runtime: &str, layers: &[PathBuf], sdk: Option<&Path>) -> Vec<(String, String)> {
     let join = |paths: Vec<PathBuf>, tail: Option<String>| {
         let mut parts: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         parts.extend(tail);
@@ -71,15 +84,68 @@ fn layer_paths(runtime: &str, layers: &[PathBuf]) -> Vec<(String, String)> {
         bins.push(dir.join("bin"));
         libs.push(dir.join("lib"));
     }
-    if layers.is_empty() {
-        return Vec::new();
+    let mut paths = Vec::new();
+    if let Some(sdk) = sdk {
+        let search = if runtime.starts_with("python") {
+            &mut python
+        } else {
+            &mut node
+        };
+        search.push(sdk.to_path_buf());
     }
-    vec![
-        ("PYTHONPATH".into(), join(python, None)),
-        ("NODE_PATH".into(), join(node, None)),
-        ("PATH".into(), join(bins, std::env::var("PATH").ok())),
-        ("LD_LIBRARY_PATH".into(), join(libs, None)),
-    ]
+    if !python.is_empty() {
+        paths.push(("PYTHONPATH".into(), join(python, None)));
+    }
+    if !node.is_empty() {
+        paths.push(("NODE_PATH".into(), join(node, None)));
+    }
+    if !layers.is_empty() {
+        paths.push(("PATH".into(), join(bins, std::env::var("PATH").ok())));
+        paths.push(("LD_LIBRARY_PATH".into(), join(libs, None)));
+    }
+    paths
+}
+
+/// The managed SDK a function of this runtime gets, if any.
+fn sdk_kind(runtime: &str, launcher: &Launcher) -> Option<SdkKind> {
+    match RuntimeFamily::of(runtime)? {
+        RuntimeFamily::Python => {
+            let abi = PythonAbi::from_version(launcher.version.as_deref()?)?;
+            Some(SdkKind::Python {
+                minor_version: format!("{}.{}", abi.major, abi.minor),
+                interpreter: launcher.program.clone(),
+            })
+        }
+        RuntimeFamily::Node => Some(SdkKind::Node),
+        RuntimeFamily::Provided => None,
+    }
+}
+
+/// Refuses a Python package whose compiled modules the interpreter cannot load (another
+/// CPython version, machine or C library), naming the file instead of a bare import error.
+fn check_native_modules(
+    runtime: &str,
+    roots: &[PathBuf],
+    handler_module: String,
+    launcher: &Launcher,
+) -> Result<(), LaunchError> {
+    if RuntimeFamily::of(runtime) != Some(RuntimeFamily::Python) {
+        return Ok(());
+    }
+    let Some(interpreter) = launcher.version.clone() else {
+        return Ok(());
+    };
+    let Some(abi) = PythonAbi::from_version(&interpreter) else {
+        return Ok(());
+    };
+    match find_foreign_module(roots, abi) {
+        Some(module) => Err(LaunchError::ForeignModule {
+            handler_module,
+            module,
+            interpreter,
+        }),
+        None => Ok(()),
+    }
 }
 
 impl Lambda {
@@ -126,8 +192,22 @@ impl Lambda {
             .map_err(|_| errors::bad_zip())?;
         let layers = self.unpack_layers(ctx, &record.layers).await?;
         let launcher = self.launcher(&record, &dir, &layers).await?;
-        let launch = launcher
-            .map(|launcher| self.launch_spec(ctx, &record, version, dir, &layers, launcher));
+        let sdk = match (&launcher, &self.sdks) {
+            (Ok(launcher), Some(sdks)) => match sdk_kind(&record.runtime, launcher) {
+                Some(kind) => Some(sdks.search_path(&kind).await),
+                None => None,
+            },
+            _ => None,
+        };
+        let launch = launcher.map(|launcher| {
+            let prepared = Prepared {
+                task_root: dir,
+                layers: &layers,
+                launcher,
+                sdk,
+            };
+            self.launch_spec(ctx, &record, version, prepared)
+        });
         let sink: Arc<dyn LogSink> = Arc::new(self.logs.sink(LogTarget {
             account: ctx.account_id.clone(),
             region: ctx.region.clone(),
@@ -164,8 +244,18 @@ impl Lambda {
                 .unwrap_or_else(|| task_root.to_path_buf())
         };
         let runtime = record.runtime.clone();
+        let handler_module = record
+            .handler
+            .as_deref()
+            .and_then(|h| h.rsplit_once('.'))
+            .map(|(module, _)| module.to_owned())
+            .unwrap_or_default();
+        let mut roots = vec![task_root.to_path_buf()];
+        roots.extend(layers.iter().cloned());
         tokio::task::spawn_blocking(move || {
-            resolve_launcher(&runtime, &bootstrap_dir, client.as_deref())
+            let launcher = resolve_launcher(&runtime, &bootstrap_dir, client.as_deref())?;
+            check_native_modules(&runtime, &roots, handler_module, &launcher)?;
+            Ok(launcher)
         })
         .await
         .map_err(|_| nimbus_model::lambda::errors::service_exception("An internal error occurred."))
@@ -176,10 +266,28 @@ impl Lambda {
         ctx: &RequestContext,
         record: &FunctionRecord,
         version: Version,
-        task_root: PathBuf,
-        layers: &[PathBuf],
-        launcher: Launcher,
+        prepared: Prepared<'_>,
     ) -> LaunchSpec {
+        let Prepared {
+            task_root,
+            layers,
+            launcher,
+            sdk,
+        } = prepared;
+        let (sdk_path, sdk_warning) = match sdk {
+            Some(Ok(path)) => (Some(path), None),
+            Some(Err(reason)) => (
+                None,
+                Some(format!(
+                    "WARNING nimbus: the managed AWS SDK is not available to this function: {reason}"
+                )),
+            ),
+            None => (None, None),
+        };
+        let start_warning = match (launcher.warning, sdk_warning) {
+            (Some(a), Some(b)) => Some(format!("{a}\n{b}")),
+            (a, b) => a.or(b),
+        };
         let client = RuntimeFamily::of(&record.runtime).and_then(|f| self.executor.client_path(f));
         let root = task_root.display().to_string();
         let mut env: Vec<(String, String)> = record
@@ -231,10 +339,27 @@ impl Lambda {
         for (k, v) in fixed {
             env.push((k.to_owned(), v));
         }
-        env.extend(layer_paths(&record.runtime, layers));
-        if record.log_format == "JSON" {
+        env.extend(layer_paths(&record.runtime, layers, sdk_path.as_deref()));
+        let log_format = if record.log_format == "JSON" {
+            // The bundled clients read these; so do AWS's own runtime clients.
             env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
-        }
+            env.push((
+                "AWS_LAMBDA_LOG_LEVEL".into(),
+                record
+                    .application_log_level
+                    .clone()
+                    .unwrap_or_else(|| "INFO".into()),
+            ));
+            LogFormat::Json(
+                record
+                    .system_log_level
+                    .as_deref()
+                    .and_then(SystemLogLevel::parse)
+                    .unwrap_or(SystemLogLevel::Info),
+            )
+        } else {
+            LogFormat::Text
+        };
         LaunchSpec {
             program: launcher.program,
             args: launcher.args,
@@ -244,7 +369,8 @@ impl Lambda {
             version: version.label(),
             memory_mb: record.memory_mb,
             timeout: Duration::from_secs(u64::from(record.timeout_secs)),
-            start_warning: launcher.warning,
+            start_warning,
+            log_format,
         }
     }
 }

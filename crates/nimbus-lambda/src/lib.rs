@@ -22,6 +22,7 @@ mod functions;
 mod invoke;
 mod layers;
 mod layers_api;
+mod logging_config;
 mod logsink;
 mod policy;
 mod provisioned;
@@ -70,6 +71,9 @@ pub struct LambdaConfig {
     /// Multiplies the asynchronous retry and backoff delays (1.0 is AWS's schedule; tests
     /// shorten it).
     pub async_retry_scale: f64,
+    /// Where the managed AWS SDKs (boto3, the JavaScript SDK v3) are kept and installed on
+    /// first use; `None` leaves functions without them.
+    pub sdk_dir: Option<PathBuf>,
 }
 
 /// Throttled invocations of one function since start.
@@ -110,6 +114,7 @@ pub struct Lambda {
     unreserved_pools: RwLock<HashMap<String, usize>>,
     /// Makes changes to provisioned instances one at a time.
     provisioning: tokio::sync::Mutex<()>,
+    sdks: Option<nimbus_runtime::ManagedSdks>,
 }
 
 impl Lambda {
@@ -132,6 +137,7 @@ impl Lambda {
         .map_err(|e| OpenError::WorkDir(config.work_dir.clone(), e))?;
         // Learn the host's interpreters before the first function needs them.
         tokio::task::spawn_blocking(nimbus_runtime::warm_interpreter_cache);
+        let sdks = config.sdk_dir.clone().map(nimbus_runtime::ManagedSdks::new);
         Ok(Arc::new(Lambda {
             db: ServiceStore::new(store, errors::internal),
             clock,
@@ -149,6 +155,7 @@ impl Lambda {
             throttles: parking_lot::Mutex::default(),
             unreserved_pools: RwLock::default(),
             provisioning: tokio::sync::Mutex::default(),
+            sdks,
         }))
     }
 

@@ -6,8 +6,8 @@ use nimbus_model::lambda as wire;
 use nimbus_runtime::RuntimeFamily;
 
 use crate::deploy::is_reserved;
-use crate::errors;
 use crate::record::{FunctionRecord, function_arn};
+use crate::{errors, logging_config};
 
 /// The runtimes nimbus runs on the host.
 pub const SUPPORTED_RUNTIMES: &[&str] = &[
@@ -109,8 +109,8 @@ pub fn new_record(input: &mut wire::CreateFunctionRequest) -> Result<FunctionRec
         .ok_or_else(|| errors::invalid("Runtime and Handler are mandatory parameters for functions created with deployment packages."))?;
     check_runtime(&runtime)?;
     check_handler(&runtime, input.handler.as_ref())?;
-    let logging = input.logging_config.take().unwrap_or_default();
-    Ok(FunctionRecord {
+    let logging = input.logging_config.take();
+    let mut record = FunctionRecord {
         name: input.function_name.clone(),
         runtime,
         handler: input.handler.clone(),
@@ -136,10 +136,10 @@ pub fn new_record(input: &mut wire::CreateFunctionRequest) -> Result<FunctionRec
         ephemeral_storage_mb: input.ephemeral_storage.as_ref().map_or(Ok(512), |e| {
             check_range("ephemeralStorage.size", e.size, 512, 10240)
         })?,
-        log_format: logging.log_format.unwrap_or_else(|| "Text".into()),
-        log_group: logging.log_group,
-        application_log_level: logging.application_log_level,
-        system_log_level: logging.system_log_level,
+        log_format: "Text".into(),
+        log_group: None,
+        application_log_level: None,
+        system_log_level: None,
         dead_letter_target: input
             .dead_letter_config
             .as_ref()
@@ -148,7 +148,11 @@ pub fn new_record(input: &mut wire::CreateFunctionRequest) -> Result<FunctionRec
         reserved_concurrency: None,
         policy: Vec::new(),
         url: None,
-    })
+    };
+    if let Some(logging) = logging {
+        logging_config::apply(&mut record, logging)?;
+    }
+    Ok(record)
 }
 
 /// Applies UpdateFunctionConfiguration's members to a record.
@@ -190,16 +194,7 @@ pub fn apply_update(
             check_range("ephemeralStorage.size", storage.size, 512, 10240)?;
     }
     if let Some(logging) = input.logging_config {
-        if let Some(format) = logging.log_format {
-            record.log_format = format;
-        }
-        if logging.log_group.is_some() {
-            record.log_group = logging.log_group;
-        }
-        record.application_log_level = logging
-            .application_log_level
-            .or(record.application_log_level.take());
-        record.system_log_level = logging.system_log_level.or(record.system_log_level.take());
+        logging_config::apply(record, logging)?;
     }
     if let Some(dlq) = input.dead_letter_config {
         record.dead_letter_target = dlq.target_arn.filter(|t| !t.is_empty());
@@ -272,12 +267,7 @@ pub fn configuration_as(
             apply_on: Some("None".into()),
             optimization_status: Some("Off".into()),
         }),
-        logging_config: Some(wire::LoggingConfig {
-            log_format: Some(record.log_format.clone()),
-            application_log_level: record.application_log_level.clone(),
-            system_log_level: record.system_log_level.clone(),
-            log_group: Some(record.log_group()),
-        }),
+        logging_config: Some(logging_config::report(record)),
         ..Default::default()
     }
 }

@@ -17,6 +17,7 @@ fn config(name: &str) -> LambdaConfig {
         account_concurrency: 10,
         idle_timeout: Duration::from_secs(60),
         async_retry_scale: 1.0,
+        sdk_dir: None,
     }
 }
 

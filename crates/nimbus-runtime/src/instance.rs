@@ -14,6 +14,7 @@ use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
 use crate::api_server::{RuntimeApi, RuntimeEvent};
+use crate::platform_log::Closing;
 use crate::report::{self, Platform};
 use crate::{Invocation, InvokeResult, LaunchSpec, LogSink, Outcome};
 
@@ -187,10 +188,9 @@ impl Instance {
     pub async fn invoke(&mut self, inv: Invocation, spec: &LaunchSpec) -> (InvokeResult, bool) {
         let request_id = inv.request_id.clone();
         *self.capture.lock() = Some(String::new());
-        self.log(format!(
-            "START RequestId: {request_id} Version: {}",
-            spec.version
-        ));
+        if let Some(line) = spec.log_format.start(&request_id, &spec.version) {
+            self.log(line);
+        }
         let cold = !self.ready;
         let wait_for_output = inv.wait_for_output;
         let mut began = Instant::now();
@@ -202,12 +202,10 @@ impl Instance {
                 .await
         };
         let duration = began.elapsed();
-        if let Outcome::Timeout(after) = &outcome {
-            self.log(format!(
-                "{} {request_id} Task timed out after {:.2} seconds",
-                report::timestamp(),
-                after.as_secs_f64()
-            ));
+        if let Outcome::Timeout(after) = &outcome
+            && let Some(line) = spec.log_format.timed_out(&request_id, *after)
+        {
+            self.log(line);
         }
         let alive = matches!(outcome, Outcome::Success(_) | Outcome::FunctionError(_));
         if !alive {
@@ -227,8 +225,13 @@ impl Instance {
             max_memory_mb,
             init_duration: init_duration.filter(|_| cold),
         };
-        self.log(format!("END RequestId: {request_id}"));
-        self.log(platform.report_line());
+        let closing = Closing {
+            platform,
+            outcome: &outcome,
+        };
+        for line in spec.log_format.closing(&closing) {
+            self.log(line);
+        }
         let log = self.capture.lock().take().unwrap_or_default();
         self.last_used = Instant::now();
         let result = InvokeResult {

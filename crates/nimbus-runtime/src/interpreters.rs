@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 
 use parking_lot::Mutex;
 
+use crate::native_modules::ForeignModule;
+
 /// The kinds of runtime nimbus runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuntimeFamily {
@@ -36,15 +38,28 @@ pub struct Launcher {
     pub program: PathBuf,
     pub args: Vec<String>,
     pub warning: Option<String>,
+    /// The interpreter's version (`Python 3.11.7`, `v20.20.2`); `None` for `bootstrap`.
+    pub version: Option<String>,
 }
 
 /// Why a function cannot be started; each becomes the error the invoker sees.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LaunchError {
     UnsupportedRuntime(String),
-    NoInterpreter { runtime: String, tried: Vec<String> },
+    NoInterpreter {
+        runtime: String,
+        tried: Vec<String>,
+    },
     NoBootstrap,
     WrongArchitecture(String),
+    /// A compiled module of the function's package that the interpreter cannot load.
+    ForeignModule {
+        /// The handler's module (`app` of `app.handler`).
+        handler_module: String,
+        module: ForeignModule,
+        /// `Python 3.11.7`.
+        interpreter: String,
+    },
 }
 
 impl LaunchError {
@@ -57,6 +72,7 @@ impl LaunchError {
             LaunchError::NoBootstrap | LaunchError::WrongArchitecture(_) => {
                 "Runtime.InvalidEntrypoint"
             }
+            LaunchError::ForeignModule { .. } => "Runtime.ImportModuleError",
         }
     }
 }
@@ -76,6 +92,18 @@ impl std::fmt::Display for LaunchError {
             LaunchError::WrongArchitecture(what) => write!(
                 f,
                 "bootstrap is a {what} executable, which this host cannot run (exec format error)"
+            ),
+            LaunchError::ForeignModule {
+                handler_module,
+                module,
+                interpreter,
+            } => write!(
+                f,
+                "Unable to import module '{handler_module}': {} was built for {}, but this function runs on {interpreter} on {} ({}); package it for that interpreter and machine",
+                module.file,
+                module.built_for,
+                std::env::consts::ARCH,
+                crate::native_modules::host_platform(),
             ),
         }
     }
@@ -184,6 +212,7 @@ pub fn resolve_launcher(
             program: bootstrap,
             args: Vec::new(),
             warning: None,
+            version: None,
         });
     }
     let tried = candidates(runtime, family);
@@ -214,6 +243,7 @@ pub fn resolve_launcher(
             program: executable,
             args,
             warning,
+            version: Some(version),
         });
     }
     Err(LaunchError::NoInterpreter {

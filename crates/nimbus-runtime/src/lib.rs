@@ -14,6 +14,9 @@ mod executor;
 mod instance;
 mod interpreters;
 mod provisioned;
+mod managed_sdk;
+mod native_modules;
+mod platform_log;
 mod report;
 
 use std::path::PathBuf;
@@ -27,6 +30,9 @@ pub use interpreters::{
     LaunchError, Launcher, RuntimeFamily, resolve_launcher, warm_interpreter_cache,
 };
 pub use provisioned::ProvisionedState;
+pub use managed_sdk::{BOTO3_PIN, JS_SDK_PACKAGES, ManagedSdks, SdkKind};
+pub use native_modules::{ForeignModule, PythonAbi, find_foreign_module};
+pub use platform_log::{LogFormat, SystemLogLevel};
 
 /// How to start one instance of a function revision.
 #[derive(Debug, Clone)]
@@ -49,6 +55,8 @@ pub struct LaunchSpec {
     /// A line written to the function's log when an instance starts (e.g. that a fallback
     /// interpreter is used).
     pub start_warning: Option<String>,
+    /// How the platform's START / END / REPORT lines are written.
+    pub log_format: LogFormat,
 }
 
 /// One event for one instance.

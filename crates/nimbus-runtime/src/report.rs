@@ -16,13 +16,18 @@ pub(crate) struct Platform<'a> {
 }
 
 impl Platform<'_> {
+    /// Billed duration: rounded up to the millisecond, at least one.
+    pub fn billed_ms(&self) -> u64 {
+        (self.duration.as_secs_f64() * 1000.0).ceil().max(1.0) as u64
+    }
+
     /// AWS's text format: tab separated, Init Duration last and only on a cold start.
     pub fn report_line(&self) -> String {
         let ms = self.duration.as_secs_f64() * 1000.0;
         let mut line = format!(
             "REPORT RequestId: {}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB\t",
             self.request_id,
-            ms.ceil().max(1.0) as u64,
+            self.billed_ms(),
             self.memory_mb,
             self.max_memory_mb,
         );

@@ -35,6 +35,7 @@ fn spec(executor: &Executor, dir: &Path, runtime: &str, handler: &str, timeout: 
         memory_mb: 128,
         timeout: Duration::from_secs(timeout),
         start_warning: launcher.warning,
+        log_format: nimbus_runtime::LogFormat::Text,
     }
 }
 

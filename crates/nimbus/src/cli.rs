@@ -94,6 +94,9 @@ pub struct ServeArgs {
     /// Multiplies Lambda's asynchronous retry and backoff delays, e.g. 0.001 for tests [env: NIMBUS_ASYNC_RETRY_SCALE] [default: 1]
     #[arg(long)]
     pub async_retry_scale: Option<f64>,
+    /// Where functions' managed AWS SDKs (boto3, JavaScript SDK v3) are kept and installed on first use, or `off` [env: NIMBUS_LAMBDA_SDK_DIR] [default: <data-dir>/lambda/sdk]
+    #[arg(long)]
+    pub lambda_sdk_dir: Option<String>,
 }
 
 fn parse_auth(text: &str) -> Result<AuthMode, String> {

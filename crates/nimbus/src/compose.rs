@@ -26,7 +26,7 @@ use nimbus_sqs::{Sqs, SqsQueueConsumer, SqsQueueSender, SqsService};
 use nimbus_store::{Store, StoreConfig, StoreObserver};
 use tokio::sync::watch;
 
-use crate::settings::{Settings, Storage};
+use crate::settings::{LambdaSdk, Settings, Storage};
 
 /// The running services and what must be closed after the server drains.
 pub struct Composition {
@@ -91,10 +91,15 @@ pub async fn compose(
         }
     };
     let lambda_config = LambdaConfig {
-        work_dir: lambda_dir,
+        work_dir: lambda_dir.clone(),
         account_concurrency: ACCOUNT_CONCURRENCY,
         idle_timeout: FUNCTION_IDLE_TIMEOUT,
         async_retry_scale: settings.async_retry_scale,
+        sdk_dir: match &settings.lambda_sdk {
+            LambdaSdk::Default => Some(lambda_dir.join("sdk")),
+            LambdaSdk::Dir(dir) => Some(dir.clone()),
+            LambdaSdk::Off => None,
+        },
     };
     let logs = Logs::open(store.clone(), clock.clone()).await?;
     logs.spawn_workers(shutdown.clone());

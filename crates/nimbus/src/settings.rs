@@ -54,6 +54,8 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     /// Multiplies Lambda's asynchronous retry and backoff delays (0 < scale <= 1).
     pub async_retry_scale: Option<f64>,
+    /// Where functions' managed AWS SDKs live (installed on first use), or `off`.
+    pub lambda_sdk_dir: Option<String>,
 }
 
 impl FileConfig {
@@ -86,6 +88,28 @@ pub struct Settings {
     pub clock: ClockMode,
     pub log_level: String,
     pub async_retry_scale: f64,
+    pub lambda_sdk: LambdaSdk,
+}
+
+/// Where functions find the managed AWS SDKs (boto3, the JavaScript SDK v3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LambdaSdk {
+    /// `lambda/sdk` under the data directory (the run's own directory with `--in-memory`).
+    Default,
+    /// A directory of the user's: SDKs already there are used, missing ones installed.
+    Dir(PathBuf),
+    /// Functions get no managed SDK.
+    Off,
+}
+
+impl LambdaSdk {
+    fn parse(text: &str) -> LambdaSdk {
+        if text == "off" {
+            LambdaSdk::Off
+        } else {
+            LambdaSdk::Dir(PathBuf::from(text))
+        }
+    }
 }
 
 impl Settings {
@@ -194,6 +218,12 @@ impl Settings {
             },
         };
 
+        let lambda_sdk = args
+            .lambda_sdk_dir
+            .or(var("NIMBUS_LAMBDA_SDK_DIR"))
+            .or(file.lambda_sdk_dir)
+            .map_or(LambdaSdk::Default, |text| LambdaSdk::parse(&text));
+
         let settings = Settings {
             host,
             port,
@@ -207,6 +237,7 @@ impl Settings {
             clock,
             log_level,
             async_retry_scale,
+            lambda_sdk,
         };
         settings.validate()?;
         Ok(settings)

@@ -41,9 +41,60 @@ function errorBody(err) {
   return { errorType: "string", errorMessage: String(err), trace: [] };
 }
 
+const JSON_FORMAT = (process.env.AWS_LAMBDA_LOG_FORMAT || "").toUpperCase() === "JSON";
+const LEVELS = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
+// With the JSON format, records below the application log level are dropped.
+const minimumLevel = JSON_FORMAT ? LEVELS[(process.env.AWS_LAMBDA_LOG_LEVEL || "INFO").toUpperCase()] || LEVELS.INFO : 0;
+
+function errorFields(err) {
+  return {
+    errorType: (err.constructor && err.constructor.name) || err.name || "Error",
+    errorMessage: err.message,
+    stackTrace: typeof err.stack === "string" ? err.stack.split("\n") : [],
+  };
+}
+
+// Errors nested in a logged value become their three documented fields.
+function jsonReplacer(_key, value) {
+  return value instanceof Error ? Object.assign(errorFields(value), value) : value;
+}
+
+function jsonLine(level, args) {
+  const entry = { timestamp: new Date().toISOString(), level, requestId: currentRequestId };
+  if (args.length === 1) {
+    entry.message = args[0];
+    try {
+      return JSON.stringify(entry, jsonReplacer);
+    } catch (_) {
+      entry.message = util.format(args[0]); // circular or otherwise unserializable
+      return JSON.stringify(entry);
+    }
+  }
+  entry.message = util.format(...args);
+  const err = args.find((a) => a instanceof Error);
+  if (err) Object.assign(entry, errorFields(err));
+  return JSON.stringify(entry);
+}
+
 function writeLine(level, args) {
+  if (JSON_FORMAT) {
+    if (LEVELS[level] < minimumLevel) return;
+    process.stdout.write(jsonLine(level, args) + "\n");
+    return;
+  }
   const text = util.format(...args).replace(/\n/g, "\r");
   process.stdout.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${text}\n`);
+}
+
+// An error the runtime reports itself ("Invoke Error", "Uncaught Exception").
+function logRuntimeError(label, body) {
+  if (JSON_FORMAT) {
+    const entry = { timestamp: new Date().toISOString(), level: "ERROR", requestId: currentRequestId, message: label };
+    Object.assign(entry, { errorType: body.errorType, errorMessage: body.errorMessage, stackTrace: body.trace });
+    process.stdout.write(JSON.stringify(entry) + "\n");
+    return;
+  }
+  writeLine("ERROR", [`${label} \t${JSON.stringify(body)}`]);
 }
 
 console.log = (...a) => writeLine("INFO", a);
@@ -52,6 +103,7 @@ console.warn = (...a) => writeLine("WARN", a);
 console.error = (...a) => writeLine("ERROR", a);
 console.debug = (...a) => writeLine("DEBUG", a);
 console.trace = (...a) => writeLine("TRACE", a);
+console.fatal = (...a) => writeLine("FATAL", a);
 
 function postError(urlPath, body, type) {
   return request("POST", urlPath, JSON.stringify(body), {
@@ -62,7 +114,7 @@ function postError(urlPath, body, type) {
 
 async function initFailure(type, message, err) {
   const body = { errorType: type, errorMessage: message, trace: err && err.stack ? err.stack.split("\n") : [] };
-  writeLine("ERROR", [`Uncaught Exception \t${JSON.stringify(body)}`]);
+  logRuntimeError("Uncaught Exception", body);
   await postError("/init/error", body, type);
   process.exit(1);
 }
@@ -193,14 +245,14 @@ async function main() {
       await request("POST", `/invocation/${requestId}/response`, body, { "Content-Type": "application/json" });
     } catch (err) {
       const body = errorBody(err);
-      writeLine("ERROR", [`Invoke Error \t${JSON.stringify(body)}`]);
+      logRuntimeError("Invoke Error", body);
       await postError(`/invocation/${requestId}/error`, body, "Unhandled");
     }
   }
 }
 
 process.on("uncaughtException", (err) => {
-  writeLine("ERROR", [`Uncaught Exception \t${JSON.stringify(errorBody(err))}`]);
+  logRuntimeError("Uncaught Exception", errorBody(err));
   process.exit(129);
 });
 

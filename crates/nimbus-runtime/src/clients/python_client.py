@@ -50,6 +50,13 @@ def _post_error(path, body, error_type):
 
 
 def _log_error(body):
+    if JSON_FORMAT:
+        entry = {"timestamp": _iso_now(), "level": "ERROR", "message": body["errorMessage"]}
+        entry.update(body)
+        entry["requestId"] = body.get("requestId") or None
+        entry = {k: v for k, v in entry.items() if v is not None}
+        sys.stdout.write(json.dumps(entry, default=str, ensure_ascii=False) + "\n")
+        return
     trace = "".join(body.get("stackTrace") or [])
     message = "[ERROR] %s: %s" % (body["errorType"], body["errorMessage"])
     if trace:
@@ -127,18 +134,63 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+JSON_FORMAT = os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+# Python has no TRACE or FATAL: TRACE lets everything through, FATAL is CRITICAL.
+_LEVELS = {"TRACE": 5, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
+           "WARNING": logging.WARNING, "ERROR": logging.ERROR, "FATAL": logging.CRITICAL,
+           "CRITICAL": logging.CRITICAL}
+# Attributes every LogRecord has; anything else was passed with `extra=` and is logged too.
+_RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "aws_request_id"}
+
+
+def _iso_now(seconds=None):
+    seconds = time.time() if seconds is None else seconds
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + ".%03dZ" % (int(seconds * 1000) % 1000)
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per record, with the fields AWS's Python runtime writes."""
+
+    def format(self, record):
+        # Levels between the standard ones are reported as the standard one below them.
+        levelno = min(50, max(0, record.levelno)) // 10 * 10
+        entry = {
+            "timestamp": _iso_now(record.created),
+            "level": logging.getLevelName(levelno) if levelno else "TRACE",
+            "message": record.getMessage(),
+            "logger": record.name,
+            "requestId": getattr(record, "aws_request_id", None) or None,
+        }
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["errorType"] = record.exc_info[0].__name__
+            entry["errorMessage"] = str(record.exc_info[1])
+            entry["stackTrace"] = traceback.format_tb(record.exc_info[2])
+            entry["location"] = "%s:%s:%s" % (record.pathname, record.funcName, record.lineno)
+        for key, value in vars(record).items():
+            if key not in _RECORD_FIELDS and key not in entry:
+                entry[key] = value
+        entry = {k: v for k, v in entry.items() if v is not None}
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
 def _setup_logging():
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(_RequestIdFilter())
-    formatter = logging.Formatter(
-        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
-        "%Y-%m-%dT%H:%M:%S",
-    )
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
     root = logging.getLogger()
+    if JSON_FORMAT:
+        handler.setFormatter(_JsonFormatter())
+        level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO").upper()
+        root.setLevel(_LEVELS.get(level, logging.INFO))
+    else:
+        formatter = logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+        formatter.converter = time.gmtime
+        handler.setFormatter(formatter)
+        root.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING").upper())
     root.handlers = [handler]
-    root.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING").upper())
 
 
 def _json_header(headers, name):

@@ -172,3 +172,19 @@ fn async_retry_scale_comes_from_flag_env_or_file() {
     assert!(Settings::resolve(args(&["--async-retry-scale", "0"]), &env(&[home])).is_err());
     assert!(Settings::resolve(args(&["--async-retry-scale", "2"]), &env(&[home])).is_err());
 }
+
+#[test]
+fn lambda_sdk_dir_comes_from_flag_env_or_file() {
+    use crate::settings::LambdaSdk;
+    let home = ("HOME", "/home/u");
+    let default = Settings::resolve(args(&[]), &env(&[home])).unwrap();
+    assert_eq!(default.lambda_sdk, LambdaSdk::Default);
+    let flag = Settings::resolve(args(&["--lambda-sdk-dir", "/opt/sdk"]), &env(&[home])).unwrap();
+    assert_eq!(flag.lambda_sdk, LambdaSdk::Dir("/opt/sdk".into()));
+    let from_env =
+        Settings::resolve(args(&[]), &env(&[home, ("NIMBUS_LAMBDA_SDK_DIR", "off")])).unwrap();
+    assert_eq!(from_env.lambda_sdk, LambdaSdk::Off);
+    let (_dir, path) = config_file("lambda_sdk_dir = \"/srv/sdk\"\n");
+    let from_file = Settings::resolve(args(&["--config", &path]), &env(&[home])).unwrap();
+    assert_eq!(from_file.lambda_sdk, LambdaSdk::Dir("/srv/sdk".into()));
+}
