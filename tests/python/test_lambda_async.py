@@ -84,9 +84,11 @@ def wait_for_logged(logs, function: str, pattern: str, timeout: float = 30.0) ->
     raise AssertionError(f"{function} never logged {pattern!r}")
 
 
-def invoke_event(lam, name: str, event) -> None:
+def invoke_event(lam, name: str, event) -> str:
+    """Queues an event; its request id, which every attempt and record carries."""
     response = lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(event).encode())
     assert response["StatusCode"] == 202
+    return response["ResponseMetadata"]["RequestId"]
 
 
 def test_failed_event_is_retried_twice_then_recorded_on_failure(fast):
@@ -95,7 +97,7 @@ def test_failed_event_is_retried_twice_then_recorded_on_failure(fast):
     url, queue = make_queue(sqs, "fails-record")
     lam.put_function_event_invoke_config(FunctionName="fails",
                                          DestinationConfig={"OnFailure": {"Destination": queue}})
-    invoke_event(lam, "fails", {"n": 1})
+    request_id = invoke_event(lam, "fails", {"n": 1})
 
     record = json.loads(receive_one(sqs, url)["Body"])
     assert set(record) == {"version", "timestamp", "requestContext", "requestPayload",
@@ -104,6 +106,7 @@ def test_failed_event_is_retried_twice_then_recorded_on_failure(fast):
     assert TIMESTAMP.match(record["timestamp"]), record["timestamp"]
     context = record["requestContext"]
     assert UUID.match(context["requestId"])
+    assert context["requestId"] == request_id
     assert context["functionArn"] == f"{arn}:$LATEST"
     assert context["condition"] == "RetriesExhausted"
     assert context["approximateInvokeCount"] == 3

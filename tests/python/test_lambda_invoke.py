@@ -34,6 +34,8 @@ def test_python_echo_and_context(lam):
     assert body["function_name"] == "py"
     assert len(body["request_id"]) == 36
     assert 0 < body["remaining"] <= 3000
+    # AWS answers Invoke with the request id the function ran under.
+    assert response["ResponseMetadata"]["RequestId"] == body["request_id"]
 
 
 def test_warm_instance_is_reused(lam):

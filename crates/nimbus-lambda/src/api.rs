@@ -272,6 +272,7 @@ impl LambdaApi for LambdaService {
             mode,
             want_log,
             client_context: input.client_context,
+            request_id: Some(ctx.request_id.clone()),
         };
         let output = self.0.invoke(ctx, request).await?;
         Ok(wire::InvocationResponse {

@@ -239,7 +239,7 @@ impl Lambda {
                     RequestContext::internal(parts.account, parts.region, &ctx.base_url);
                 let target = parse_function_ref(&target_ctx, destination, None)?;
                 self.get_function(&target_ctx, &target.name)?;
-                self.enqueue_event(&target_ctx, &target, Bytes::from(body))
+                self.enqueue_event(&target_ctx, &target, Bytes::from(body), None)
                     .await
             }
             None => Err(crate::errors::invalid(format!(

@@ -157,10 +157,11 @@ impl Lambda {
         ctx: &RequestContext,
         function: &FunctionRef,
         payload: Bytes,
+        request_id: Option<String>,
     ) -> Result<(), ServiceError> {
         let (account, region) = (ctx.account_id.clone(), ctx.region.clone());
         let (name, qualifier) = (function.name.clone(), function.qualifier.clone());
-        let request_id = nimbus_core::ids::uuid();
+        let request_id = request_id.unwrap_or_else(nimbus_core::ids::uuid);
         let now = self.clock.now_ms();
         self.db.write(move |tx| {
             tx.execute(

@@ -39,6 +39,9 @@ pub struct InvokeRequest {
     pub want_log: bool,
     /// Base64 JSON passed to the function's context.
     pub client_context: Option<String>,
+    /// The id the invocation runs under; the Invoke operation passes its own request id,
+    /// since AWS answers Invoke with the id the function saw. `None` draws a new one.
+    pub request_id: Option<String>,
 }
 
 /// What Invoke answers.
@@ -112,6 +115,7 @@ impl Lambda {
             mode,
             want_log,
             client_context,
+            request_id,
         } = request;
         let reference = parse_function_ref(ctx, &function, qualifier.as_deref())?;
         let target = self.target(ctx, &reference)?;
@@ -142,7 +146,8 @@ impl Lambda {
                 executed_version: None,
             }),
             InvokeMode::Event => {
-                self.enqueue_event(ctx, &reference, payload).await?;
+                self.enqueue_event(ctx, &reference, payload, request_id)
+                    .await?;
                 Ok(InvokeOutput {
                     status: 202,
                     payload: Bytes::new(),
@@ -153,15 +158,13 @@ impl Lambda {
             }
             InvokeMode::RequestResponse => {
                 drop(deployed);
-                self.run(
-                    ctx,
-                    &reference.name,
-                    &target,
-                    payload,
+                let call = Call {
                     client_context,
                     want_log,
-                )
-                .await
+                    request_id: request_id.unwrap_or_else(nimbus_core::ids::uuid),
+                };
+                self.run_with_id(ctx, &reference.name, &target, payload, call)
+                    .await
             }
         }
     }
@@ -194,25 +197,6 @@ impl Lambda {
             })?;
         let version = Version::parse(alias.pick()).unwrap_or(Version::Latest);
         Ok(Target { version, arn })
-    }
-
-    /// Runs one synchronous invocation on a warm or new instance.
-    pub(crate) async fn run(
-        &self,
-        ctx: &RequestContext,
-        name: &str,
-        target: &Target,
-        payload: Bytes,
-        client_context: Option<String>,
-        want_log: bool,
-    ) -> Result<InvokeOutput, ServiceError> {
-        let request_id = nimbus_core::ids::uuid();
-        let call = Call {
-            client_context,
-            want_log,
-            request_id,
-        };
-        self.run_with_id(ctx, name, target, payload, call).await
     }
 
     /// Runs one invocation under a given request id (an asynchronous event keeps its id
@@ -345,6 +329,7 @@ impl FunctionInvoker for LambdaInvoker {
                 mode,
                 want_log: false,
                 client_context: None,
+                request_id: None,
             };
             let output = self.0.invoke(ctx, request).await?;
             Ok(InvocationResult {

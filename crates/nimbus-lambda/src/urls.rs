@@ -220,6 +220,7 @@ impl FunctionUrlHandler for LambdaUrls {
                 mode: InvokeMode::RequestResponse,
                 want_log: false,
                 client_context: None,
+                request_id: None,
             };
             match self.0.invoke(&ctx, invoke).await {
                 Ok(output) if output.function_error.is_none() => http_response(&output.payload),

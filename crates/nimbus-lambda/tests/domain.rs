@@ -87,6 +87,7 @@ async fn create_read_invoke_and_reset() {
                 mode: InvokeMode::RequestResponse,
                 want_log: false,
                 client_context: None,
+                request_id: None,
             },
         )
         .await
@@ -105,6 +106,7 @@ fn sync_invoke(function: &str) -> InvokeRequest {
         mode: InvokeMode::RequestResponse,
         want_log: false,
         client_context: None,
+        request_id: None,
     }
 }
 

@@ -13,10 +13,10 @@ mod clients;
 mod executor;
 mod instance;
 mod interpreters;
-mod provisioned;
 mod managed_sdk;
 mod native_modules;
 mod platform_log;
+mod provisioned;
 mod report;
 
 use std::path::PathBuf;
@@ -29,10 +29,10 @@ pub use executor::{Executor, ExecutorConfig, Limits, Throttled};
 pub use interpreters::{
     LaunchError, Launcher, RuntimeFamily, resolve_launcher, warm_interpreter_cache,
 };
-pub use provisioned::ProvisionedState;
 pub use managed_sdk::{BOTO3_PIN, JS_SDK_PACKAGES, ManagedSdks, SdkKind};
 pub use native_modules::{ForeignModule, PythonAbi, find_foreign_module};
 pub use platform_log::{LogFormat, SystemLogLevel};
+pub use provisioned::ProvisionedState;
 
 /// How to start one instance of a function revision.
 #[derive(Debug, Clone)]

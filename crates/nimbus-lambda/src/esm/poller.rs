@@ -286,6 +286,7 @@ async fn process(shared: &Shared, batch: Vec<SourceRecord>) -> Outcome {
             mode: InvokeMode::RequestResponse,
             want_log: false,
             client_context: None,
+            request_id: None,
         };
         match shared.lambda.invoke(&ctx, request).await {
             Ok(output) => break output,

@@ -295,6 +295,7 @@ impl Poller {
             mode: InvokeMode::RequestResponse,
             want_log: false,
             client_context: None,
+            request_id: None,
         };
         let output = self.lambda.invoke(&ctx, request).await?;
         if output.function_error.is_some() {
