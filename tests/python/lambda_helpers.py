@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import zipfile
 
 import pytest
+from botocore.exceptions import ClientError
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
@@ -66,3 +68,26 @@ def _lambda_session_client(nimbus):
 def lam(nimbus, _lambda_session_client):
     """A boto3 Lambda client for account 000000000000 in us-east-1."""
     return _lambda_session_client
+
+
+def hold_slot(client, function: str, seconds: float, qualifier: str | None = None,
+              results: list | None = None):
+    """A thread whose synchronous invoke of `function` (optionally `qualifier`) sleeps
+    `seconds` in the handler, occupying one of the function's slots; tried again while a
+    probe holds the slot. The handler's answers go to `results`."""
+    extra = {"Qualifier": qualifier} if qualifier else {}
+
+    def run():
+        while True:
+            try:
+                answer = invoke_json(client, function, {"s": seconds}, **extra)[1]
+            except ClientError as err:
+                if err.response["Error"]["Code"] != "TooManyRequestsException":
+                    raise
+                continue
+            if results is not None:
+                results.append(answer)
+            return
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread

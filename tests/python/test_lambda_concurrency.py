@@ -3,31 +3,14 @@ PutFunctionConcurrency keeps the account's minimum unreserved concurrency free."
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from lambda_helpers import _lambda_session_client, create, invoke_json, lam  # noqa: F401
+from lambda_helpers import _lambda_session_client, create, hold_slot, invoke_json, lam  # noqa: F401
 
 SLEEPY = "import time\ndef handler(event, context):\n    time.sleep(event.get('s', 0))\n    return context.function_version\n"
-
-
-def hold(client, function: str, qualifier: str, seconds: float, results: list) -> threading.Thread:
-    """A thread whose invoke of `function:qualifier` runs `seconds` (tried again while a probe
-    holds a slot)."""
-    def run():
-        while True:
-            try:
-                results.append(invoke_json(client, function, {"s": seconds}, Qualifier=qualifier)[1])
-                return
-            except ClientError as err:
-                if err.response["Error"]["Code"] != "TooManyRequestsException":
-                    raise
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def test_versions_share_the_function_reserved_concurrency(lam, nimbus):
@@ -40,7 +23,7 @@ def test_versions_share_the_function_reserved_concurrency(lam, nimbus):
     for qualifier in ("1", "2"):
         invoke_json(lam, "shared", Qualifier=qualifier)  # warm
     results: list = []
-    slow = [hold(nimbus.client("lambda"), "shared", q, 3, results) for q in ("1", "2")]
+    slow = [hold_slot(nimbus.client("lambda"), "shared", 3, q, results) for q in ("1", "2")]
     # Each version runs one invocation: a third, through any version or alias, is refused.
     refusal = None
     while all(t.is_alive() for t in slow) and refusal is None:

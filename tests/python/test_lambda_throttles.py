@@ -12,7 +12,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from lambda_helpers import _lambda_session_client, create, invoke_json, lam  # noqa: F401
+from lambda_helpers import _lambda_session_client, create, hold_slot, invoke_json, lam  # noqa: F401
 
 SLOW = "import time\ndef handler(event, context):\n    time.sleep(event.get('s', 0))\n    return event.get('n')\n"
 
@@ -21,22 +21,6 @@ def throttles(nimbus, function: str) -> int:
     match = re.search(r'nimbus_lambda_throttles_total\{[^}]*function="' + function + r'"[^}]*\} (\d+)',
                       nimbus.metrics())
     return int(match.group(1)) if match else 0
-
-
-def hold_the_slot(client, function: str, seconds: float) -> threading.Thread:
-    """A thread whose synchronous invoke occupies the function's one slot for `seconds`
-    (tried again while a probe holds the slot)."""
-    def run():
-        while True:
-            try:
-                invoke_json(client, function, {"s": seconds})
-                return
-            except ClientError as err:
-                if err.response["Error"]["Code"] != "TooManyRequestsException":
-                    raise
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def throttled_while(slow: threading.Thread, call) -> dict:
@@ -64,7 +48,7 @@ def test_sync_throttles_carry_the_reason_and_are_counted(lam, nimbus):
     create(lam, "narrow", {"app.py": SLOW})
     lam.put_function_concurrency(FunctionName="narrow", ReservedConcurrentExecutions=1)
     invoke_json(lam, "narrow", {"n": 0})  # warm
-    slow = hold_the_slot(nimbus.client("lambda"), "narrow", 3)
+    slow = hold_slot(nimbus.client("lambda"), "narrow", 3)
     error = throttled_while(slow, lambda: invoke_json(lam, "narrow", {"n": 1}))
     assert error["Error"]["Code"] == "TooManyRequestsException"
     assert error["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
@@ -81,7 +65,7 @@ def test_throttled_events_are_retried_with_backoff(lam, nimbus, sqs, clock):
     lam.put_function_event_invoke_config(FunctionName="busy",
                                          DestinationConfig={"OnSuccess": {"Destination": queue}})
     invoke_json(lam, "busy", {})  # warm
-    slow = hold_the_slot(nimbus.client("lambda"), "busy", 4)
+    slow = hold_slot(nimbus.client("lambda"), "busy", 4)
     # Once a synchronous call is refused, the slot is taken: the event will be throttled too.
     throttled_while(slow, lambda: invoke_json(lam, "busy", {}))
     lam.invoke(FunctionName="busy", InvocationType="Event", Payload=json.dumps({"n": 9}).encode())
