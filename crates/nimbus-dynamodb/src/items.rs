@@ -69,13 +69,13 @@ impl Dynamodb {
         params.finish().map_err(expr_error)?;
         let return_values = request::return_values(input, &["NONE", "ALL_OLD"], "PutItem")?;
         let report = Report::of(input);
-        let key = check_put(&table, &item)?;
+        let (key, put) = check_put(&table, item)?;
         let write = ItemWrite {
             key_item: Item::new(),
             table: Arc::clone(&table),
             key,
             condition,
-            change: Change::Put(item),
+            change: Change::Put(put),
             want_old: return_values == "ALL_OLD",
             now_ms: self.clock.now_ms(),
             by_ttl: false,
