@@ -268,8 +268,16 @@ fn write_item(item: &Item, out: &mut Vec<u8>) {
 }
 
 fn write_str(text: &str, out: &mut Vec<u8>) {
-    // Writing a string into a Vec cannot fail; serde_json does the escaping.
-    let _ = serde_json::to_writer(&mut *out, text);
+    // Most text needs no escaping; this check runs many bytes per instruction, while the
+    // escaper looks at one byte at a time.
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a string into a Vec cannot fail; serde_json does the escaping.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
 }
 
 fn write_list<T>(items: &[T], out: &mut Vec<u8>, mut each: impl FnMut(&T, &mut Vec<u8>)) {
