@@ -268,9 +268,12 @@ fn write_item(item: &Item, out: &mut Vec<u8>) {
 }
 
 fn write_str(text: &str, out: &mut Vec<u8>) {
-    // Most text needs no escaping; this check runs many bytes per instruction, while the
-    // escaper looks at one byte at a time.
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // Most text needs no escaping. This check has no early exit, so it compiles to vector
+    // instructions covering many bytes each, while the escaper looks at one byte at a time.
+    let needs_escape = text.bytes().fold(false, |found, b| {
+        found | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !needs_escape {
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');
