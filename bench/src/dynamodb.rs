@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use tokio::sync::Barrier;
 
+use crate::commit_metrics::CommitCounters;
 use crate::http_client::{Connection, Endpoint};
 use crate::report::{Row, Target, render_table};
 use crate::server_process::ServerProcess;
@@ -170,6 +171,23 @@ async fn create_table(endpoint: &Endpoint, name: &str, sort: bool) -> Result<()>
     Ok(())
 }
 
+/// The store's group-commit counters, when the server exposes them.
+async fn commit_counters(endpoint: &Endpoint) -> Option<CommitCounters> {
+    let mut connection = Connection::open(endpoint).await.ok()?;
+    let reply = connection.get("/_nimbus/metrics").await.ok()?;
+    let text = reply.into_success("metrics").ok()?;
+    CommitCounters::parse(&String::from_utf8_lossy(&text))
+}
+
+/// "writes per commit / ms per commit" between two snapshots, or "–".
+fn commit_figures(before: Option<CommitCounters>, after: Option<CommitCounters>) -> String {
+    let activity = before.zip(after).map(|(b, a)| a.activity_since(&b));
+    match activity.and_then(|a| Some((a.average_batch_size()?, a.average_commit_millis()?))) {
+        Some((batch, ms)) => format!("{batch:.1} / {ms:.2}"),
+        None => "–".to_owned(),
+    }
+}
+
 /// Writes `count` items with BatchWriteItem over parallel connections; `item(n)` is the
 /// JSON of item n.
 async fn fill(endpoint: &Endpoint, table: &str, count: u64, item: fn(u64) -> String) -> Result<()> {
@@ -248,17 +266,19 @@ pub async fn run(binary: &std::path::Path, quick: bool) -> Result<String> {
 
     let mut rows = Vec::new();
     let mut detail = vec![
-        "| Operation | c | ops/s | p50 ms | p99 ms | ping ops/s | ping p50 ms | ping p99 ms | errors |".to_owned(),
-        "|---|---|---|---|---|---|---|---|---|".to_owned(),
+        "| Operation | c | ops/s | p50 ms | p99 ms | ping ops/s | ping p50 ms | ping p99 ms | errors | writes / ms per commit |".to_owned(),
+        "|---|---|---|---|---|---|---|---|---|---|".to_owned(),
     ];
     for (label, op) in [("PutItem 1 KB", Op::Put), ("GetItem 1 KB", Op::Get)] {
         for concurrency in CONCURRENCIES {
             eprintln!("{label} at concurrency {concurrency}…");
             let ping = load(&endpoint, Op::Ping, concurrency, duration).await?;
+            let before = commit_counters(&endpoint).await;
             let measured = load(&endpoint, op, concurrency, duration).await?;
+            let commits = commit_figures(before, commit_counters(&endpoint).await);
             check(&measured, label)?;
             detail.push(format!(
-                "| {label} | {concurrency} | {:.0} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {} |",
+                "| {label} | {concurrency} | {:.0} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {} | {commits} |",
                 measured.per_second,
                 millis(measured.p50),
                 millis(measured.p99),
@@ -314,7 +334,7 @@ pub async fn run(binary: &std::path::Path, quick: bool) -> Result<String> {
     let query = load(&endpoint, Op::Query { partitions }, 1, duration).await?;
     check(&query, "Query")?;
     detail.push(format!(
-        "| Query 100 of {big_items} | 1 | {:.0} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {} |",
+        "| Query 100 of {big_items} | 1 | {:.0} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {} | – |",
         query.per_second,
         millis(query.p50),
         millis(query.p99),
@@ -335,7 +355,9 @@ pub async fn run(binary: &std::path::Path, quick: bool) -> Result<String> {
 
     eprintln!("hot counter…");
     let ping = load(&endpoint, Op::Ping, 64, duration).await?;
+    let before = commit_counters(&endpoint).await;
     let add = load(&endpoint, Op::Add, 64, duration).await?;
+    let commits = commit_figures(before, commit_counters(&endpoint).await);
     check(&add, "UpdateItem ADD")?;
     let reply = call(
         &mut Connection::open(&endpoint).await?,
@@ -355,7 +377,7 @@ pub async fn run(binary: &std::path::Path, quick: bool) -> Result<String> {
         );
     }
     detail.push(format!(
-        "| UpdateItem ADD (one item) | 64 | {:.0} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {} |",
+        "| UpdateItem ADD (one item) | 64 | {:.0} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {} | {commits} |",
         add.per_second,
         millis(add.p50),
         millis(add.p99),

@@ -107,3 +107,36 @@ def test_cli_ttl_and_tags(aws):
     ttl = out(aws("describe-time-to-live", "--table-name", "ttl"))["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "exp"}
     assert out(aws("list-tags-of-resource", "--resource-arn", arn))["Tags"] == [{"Key": "team", "Value": "a"}]
+
+
+def test_cli_update_returns_only_written_paths(aws):
+    aws(
+        "create-table",
+        "--table-name", "rv",
+        "--attribute-definitions", "AttributeName=pk,AttributeType=S",
+        "--key-schema", "AttributeName=pk,KeyType=HASH",
+        "--billing-mode", "PAY_PER_REQUEST",
+    )
+    key = '{"pk":{"S":"k"}}'
+    aws(
+        "put-item", "--table-name", "rv", "--item",
+        '{"pk":{"S":"k"},"a":{"M":{"b":{"S":"dog"},"c":{"L":[{"N":"1"},{"N":"2"}]}}},"d":{"S":"cat"}}',
+    )
+
+    def update(expression, return_values, values=None):
+        args = ["update-item", "--table-name", "rv", "--key", key, "--update-expression", expression,
+                "--return-values", return_values]
+        if values:
+            args += ["--expression-attribute-values", json.dumps(values)]
+        return out(aws(*args)).get("Attributes")
+
+    assert update("SET a.b = :v", "UPDATED_OLD", {":v": {"S": "owl"}}) == {"a": {"M": {"b": {"S": "dog"}}}}
+    assert update("SET a.c[1] = :v", "UPDATED_NEW", {":v": {"N": "7"}}) == {"a": {"M": {"c": {"L": [{"N": "7"}]}}}}
+    assert update("REMOVE d", "UPDATED_OLD") == {"d": {"S": "cat"}}
+    # Nothing written is left to show as new: the CLI prints no Attributes at all.
+    assert update("REMOVE a.b", "UPDATED_NEW") is None
+    proc = aws(
+        "update-item", "--table-name", "rv", "--key", key, "--update-expression", "REMOVE a",
+        "--return-values", "UPDATED", check=False,
+    )
+    assert proc.returncode != 0 and "ValidationException" in proc.stderr

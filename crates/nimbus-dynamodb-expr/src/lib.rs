@@ -39,7 +39,7 @@ pub use path::{Path, PathElem};
 pub use projection::Projection;
 pub use size::{item_size, value_size};
 pub use update::Update;
-pub use value::{AttrValue, Item, ValueError, item_from_json, item_to_json};
+pub use value::{AttrValue, Item, ValueError, item_from_json, item_to_json, item_to_json_bytes};
 
 #[cfg(test)]
 mod condition_tests;

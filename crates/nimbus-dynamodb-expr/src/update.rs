@@ -1,6 +1,6 @@
 //! Update expressions: parsed once per request, applied to the stored item.
 
-use crate::{AttrValue, ExprError, Item, Params, Path, PathElem, update_parse};
+use crate::{AttrValue, ExprError, Item, Params, Path, PathElem, Projection, update_parse};
 
 /// A parsed `UpdateExpression` (or legacy `AttributeUpdates`).
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +95,15 @@ impl Update {
         names.sort();
         names.dedup();
         names
+    }
+
+    /// The parts of `item` at the paths the update writes, nested as in the item: what
+    /// `ReturnValues` `UPDATED_OLD` (given the old item) and `UPDATED_NEW` (given the new
+    /// one) answer. Paths that do not resolve in `item` contribute nothing, so a removed
+    /// attribute appears only in the old item and a new one only in the new item.
+    pub fn updated_parts(&self, item: &Item) -> Item {
+        let paths = self.actions.iter().map(|a| a.path().clone()).collect();
+        Projection { paths }.apply(item)
     }
 
     /// The document paths the update writes, in the order written.

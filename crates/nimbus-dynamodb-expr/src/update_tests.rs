@@ -342,3 +342,66 @@ fn reports_written_attributes() {
     assert_eq!(update.top_level_attributes(), ["a", "c", "d", "status"]);
     assert_eq!(update.target_paths().len(), 4);
 }
+
+/// What `ReturnValues` UPDATED_OLD (on `before`) or UPDATED_NEW (on the result) selects.
+fn updated_parts(text: &str, before: Value) -> (Value, Value) {
+    let update =
+        Update::parse(text, &mut update_params()).unwrap_or_else(|e| panic!("{text}: {e}"));
+    let old = item(before);
+    let mut new = old.clone();
+    update.apply(&mut new).unwrap();
+    (
+        crate::item_to_json(&update.updated_parts(&old)),
+        crate::item_to_json(&update.updated_parts(&new)),
+    )
+}
+
+#[test]
+fn updated_parts_keep_only_the_written_paths() {
+    let before = json!({
+        "k": {"S": "key"},
+        "a": {"M": {"b": {"S": "dog"}, "c": {"L": [{"N": "1"}, {"N": "2"}, {"N": "3"}]}}},
+        "d": {"SS": ["x", "y"]}
+    });
+    assert_eq!(
+        updated_parts("SET a.b = :x", before.clone()),
+        (
+            json!({"a": {"M": {"b": {"S": "dog"}}}}),
+            json!({"a": {"M": {"b": {"S": "x"}}}})
+        )
+    );
+    assert_eq!(
+        updated_parts("SET a.c[2] = :b, a.c[0] = :five", before.clone()),
+        (
+            json!({"a": {"M": {"c": {"L": [{"N": "1"}, {"N": "3"}]}}}}),
+            json!({"a": {"M": {"c": {"L": [{"N": "5"}, {"N": "1"}]}}}})
+        )
+    );
+    // REMOVE: old values only, except that a removed list index names the next element.
+    assert_eq!(
+        updated_parts("REMOVE a.b, d", before.clone()),
+        (
+            json!({"a": {"M": {"b": {"S": "dog"}}}, "d": {"SS": ["x", "y"]}}),
+            json!({})
+        )
+    );
+    assert_eq!(
+        updated_parts("REMOVE a.c[0]", before.clone()),
+        (
+            json!({"a": {"M": {"c": {"L": [{"N": "1"}]}}}}),
+            json!({"a": {"M": {"c": {"L": [{"N": "2"}]}}}})
+        )
+    );
+    // A new attribute is only in the new item; an index past the end names nothing.
+    assert_eq!(
+        updated_parts("SET a.n = :b, a.c[9] = :b", before.clone()),
+        (json!({}), json!({"a": {"M": {"n": {"N": "1"}}}}))
+    );
+    assert_eq!(
+        updated_parts("ADD d :ss", json!({"d": {"SS": ["a"]}})),
+        (
+            json!({"d": {"SS": ["a"]}}),
+            json!({"d": {"SS": ["a", "x", "y"]}})
+        )
+    );
+}

@@ -245,6 +245,84 @@ pub fn item_to_json(item: &Item) -> Value {
     Value::Object(item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
 }
 
+/// The wire form of an item as JSON text, written straight from the item: the same bytes as
+/// `serde_json::to_vec(&item_to_json(item))` without building the intermediate tree (item
+/// writes encode every item they store).
+pub fn item_to_json_bytes(item: &Item) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    write_item(item, &mut out);
+    out
+}
+
+fn write_item(item: &Item, out: &mut Vec<u8>) {
+    out.push(b'{');
+    for (i, (name, value)) in item.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(name, out);
+        out.push(b':');
+        write_value(value, out);
+    }
+    out.push(b'}');
+}
+
+fn write_str(text: &str, out: &mut Vec<u8>) {
+    // Most text needs no escaping. This check has no early exit, so it compiles to vector
+    // instructions covering many bytes each, while the escaper looks at one byte at a time.
+    let needs_escape = text.bytes().fold(false, |found, b| {
+        found | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !needs_escape {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a string into a Vec cannot fail; serde_json does the escaping.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
+}
+
+fn write_list<T>(items: &[T], out: &mut Vec<u8>, mut each: impl FnMut(&T, &mut Vec<u8>)) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        each(item, out);
+    }
+    out.push(b']');
+}
+
+fn write_value(value: &AttrValue, out: &mut Vec<u8>) {
+    let tag: &[u8] = match value {
+        AttrValue::S(_) => b"{\"S\":",
+        AttrValue::N(_) => b"{\"N\":",
+        AttrValue::B(_) => b"{\"B\":",
+        AttrValue::Bool(_) => b"{\"BOOL\":",
+        AttrValue::Null => b"{\"NULL\":",
+        AttrValue::M(_) => b"{\"M\":",
+        AttrValue::L(_) => b"{\"L\":",
+        AttrValue::Ss(_) => b"{\"SS\":",
+        AttrValue::Ns(_) => b"{\"NS\":",
+        AttrValue::Bs(_) => b"{\"BS\":",
+    };
+    out.extend_from_slice(tag);
+    match value {
+        AttrValue::S(s) => write_str(s, out),
+        AttrValue::N(n) => write_str(&n.to_string(), out),
+        AttrValue::B(b) => write_str(&STANDARD.encode(b), out),
+        AttrValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        AttrValue::Null => out.extend_from_slice(b"true"),
+        AttrValue::M(m) => write_item(m, out),
+        AttrValue::L(l) => write_list(l, out, write_value),
+        AttrValue::Ss(v) => write_list(v, out, |s, out| write_str(s, out)),
+        AttrValue::Ns(v) => write_list(v, out, |n, out| write_str(&n.to_string(), out)),
+        AttrValue::Bs(v) => write_list(v, out, |b, out| write_str(&STANDARD.encode(b), out)),
+    }
+    out.push(b'}');
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -339,5 +417,21 @@ mod tests {
             "t": {"BOOL": true}, "z": {"NULL": true}, "l": {"L": [{"SS": ["a"]}]},
             "ns": {"NS": ["1", "2"]}, "bs": {"BS": ["AQ=="]}}});
         assert_eq!(AttrValue::from_json(&value).unwrap().to_json(), value);
+    }
+
+    #[test]
+    fn json_bytes_match_the_json_tree() {
+        let item = item_from_json(&json!({
+            "pk": {"S": "quote \" and \\ and \u{1} é"}, "n": {"N": "-001.500"},
+            "b": {"B": "AQI="}, "t": {"BOOL": true}, "f": {"BOOL": false}, "z": {"NULL": true},
+            "m": {"M": {"inner": {"L": [{"SS": ["a", "b"]}, {"M": {}}, {"L": []}]}}},
+            "ns": {"NS": ["1", "2e3"]}, "bs": {"BS": ["AQ==", "Ag=="]}
+        }))
+        .unwrap();
+        assert_eq!(
+            item_to_json_bytes(&item),
+            serde_json::to_vec(&item_to_json(&item)).unwrap()
+        );
+        assert_eq!(item_to_json_bytes(&Item::new()), b"{}");
     }
 }

@@ -78,13 +78,13 @@ impl Dynamodb {
                 let write = match (put, delete) {
                     (Some(put), None) => {
                         let item = item_of(put.get("Item").unwrap_or(&Value::Null))?;
-                        let key = check_put(&table, &item)?;
+                        let (key, put) = check_put(&table, item)?;
                         ItemWrite {
                             table: Arc::clone(&table),
                             key,
                             key_item: Item::new(),
                             condition: None,
-                            change: Change::Put(item),
+                            change: Change::Put(put),
                             want_old: false,
                             now_ms: self.clock.now_ms(),
                             by_ttl: false,

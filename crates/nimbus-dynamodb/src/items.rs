@@ -26,17 +26,15 @@ pub fn refusal(refused: Refused, return_old: bool) -> ServiceError {
     }
 }
 
-fn attributes_of(item: Option<&Item>, names: Option<&[String]>) -> Option<Value> {
-    let item = item?;
-    let selected: Item = match names {
-        Some(names) => item
-            .iter()
-            .filter(|(k, _)| names.contains(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        None => item.clone(),
-    };
-    (!selected.is_empty()).then(|| item_to_json(&selected))
+/// The whole item as `Attributes`; none when there is no item.
+fn attributes_of(item: Option<&Item>) -> Option<Value> {
+    item.filter(|i| !i.is_empty()).map(item_to_json)
+}
+
+/// Only what the update wrote, as it is in `item`; none when that is nothing.
+fn updated_attributes_of(item: Option<&Item>, update: Option<&Update>) -> Option<Value> {
+    let parts = update?.updated_parts(item?);
+    (!parts.is_empty()).then(|| item_to_json(&parts))
 }
 
 fn respond(attributes: Option<Value>, consumed: Option<Value>) -> Value {
@@ -71,13 +69,13 @@ impl Dynamodb {
         params.finish().map_err(expr_error)?;
         let return_values = request::return_values(input, &["NONE", "ALL_OLD"], "PutItem")?;
         let report = Report::of(input);
-        let key = check_put(&table, &item)?;
+        let (key, put) = check_put(&table, item)?;
         let write = ItemWrite {
             key_item: Item::new(),
             table: Arc::clone(&table),
             key,
             condition,
-            change: Change::Put(item),
+            change: Change::Put(put),
             want_old: return_values == "ALL_OLD",
             now_ms: self.clock.now_ms(),
             by_ttl: false,
@@ -101,7 +99,7 @@ impl Dynamodb {
             .await?
             .map_err(|r| refusal(r, request::old_on_failure(input)))?;
         let attributes = all_old
-            .then(|| attributes_of(written.old.as_ref(), None))
+            .then(|| attributes_of(written.old.as_ref()))
             .flatten();
         let consumed = written
             .consumed
@@ -163,12 +161,13 @@ impl Dynamodb {
                 "Cannot update attribute {name}. This attribute is part of the key"
             )));
         }
+        let update = update.map(Arc::new);
         let write = ItemWrite {
             table: Arc::clone(&table),
             key,
             key_item,
             condition,
-            change: Change::Update(update.map(Arc::new)),
+            change: Change::Update(update.clone()),
             want_old: true,
             now_ms: self.clock.now_ms(),
             by_ttl: false,
@@ -178,10 +177,10 @@ impl Dynamodb {
             .await?
             .map_err(|r| refusal(r, request::old_on_failure(input)))?;
         let attributes = match return_values.as_str() {
-            "ALL_OLD" => attributes_of(written.old.as_ref(), None),
-            "UPDATED_OLD" => attributes_of(written.old.as_ref(), Some(&touched)),
-            "ALL_NEW" => attributes_of(written.new.as_ref(), None),
-            "UPDATED_NEW" => attributes_of(written.new.as_ref(), Some(&touched)),
+            "ALL_OLD" => attributes_of(written.old.as_ref()),
+            "UPDATED_OLD" => updated_attributes_of(written.old.as_ref(), update.as_deref()),
+            "ALL_NEW" => attributes_of(written.new.as_ref()),
+            "UPDATED_NEW" => updated_attributes_of(written.new.as_ref(), update.as_deref()),
             _ => None,
         };
         let consumed = written

@@ -54,9 +54,9 @@ impl Dynamodb {
         let (key, key_item, change, condition) = match kind {
             "Put" => {
                 let item = request::required_item(op, "Item")?;
-                let key = check_put(&table, &item)?;
+                let (key, put) = check_put(&table, item)?;
                 let condition = request::condition(op, &mut params)?;
-                (key, Item::new(), Change::Put(item), condition)
+                (key, Item::new(), Change::Put(put), condition)
             }
             _ => {
                 let key_item = request::required_item(op, "Key")?;

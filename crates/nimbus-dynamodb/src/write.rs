@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use nimbus_core::ServiceError;
-use nimbus_dynamodb_expr::{Condition, Item, Update, item_from_json, item_size, item_to_json};
+use nimbus_dynamodb_expr::{
+    Condition, Item, Update, item_from_json, item_size, item_to_json_bytes,
+};
 use nimbus_store::{DbError, Tx};
 
 use crate::capacity::{Consumed, write_units};
@@ -20,12 +22,23 @@ pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 /// What a write does to its item.
 #[derive(Debug, Clone)]
 pub enum Change {
-    Put(Item),
+    Put(NewItem),
     /// An update; `None` (no UpdateExpression) only makes sure the item exists.
     Update(Option<Arc<Update>>),
     Delete,
     /// A transaction's ConditionCheck: read and test only.
     Check,
+}
+
+/// An item to put, measured and encoded before it reaches the store's single writer thread,
+/// so the writer only runs SQL for it.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub item: Item,
+    /// `item_size` of the item.
+    pub size: usize,
+    /// The stored form (`encode`).
+    pub stored: Vec<u8>,
 }
 
 /// One item write, parsed and validated outside the transaction.
@@ -70,7 +83,7 @@ pub fn decode(bytes: &[u8]) -> Result<Item, DbError> {
 }
 
 pub fn encode(item: &Item) -> Vec<u8> {
-    serde_json::to_vec(&item_to_json(item)).unwrap_or_default()
+    item_to_json_bytes(item)
 }
 
 impl ItemWrite {
@@ -109,7 +122,7 @@ impl ItemWrite {
                 }));
             }
             Change::Delete => None,
-            Change::Put(item) => Some(item.clone()),
+            Change::Put(put) => Some(put.item.clone()),
             Change::Update(update) => {
                 let mut item = old.clone().unwrap_or_else(|| self.key_item.clone());
                 if let Some(update) = update
@@ -127,7 +140,10 @@ impl ItemWrite {
         };
         let mut consumed = Consumed::default();
         let old_size = old.as_ref().map_or(0, item_size);
-        let new_size = new.as_ref().map_or(0, item_size);
+        let new_size = match (&self.change, &new) {
+            (Change::Put(put), _) => put.size,
+            (_, new) => new.as_ref().map_or(0, item_size),
+        };
         consumed.table = write_units(old_size.max(new_size));
         for index in self.table.indexes() {
             let old_key = match &old {
@@ -169,7 +185,11 @@ impl ItemWrite {
         match &new {
             Some(item) => {
                 let expires = expiry(&self.table, item);
-                rows::put_item(tx, table_id, &self.key, new_size, encode(item), expires)?;
+                let stored = match &self.change {
+                    Change::Put(put) => put.stored.clone(),
+                    _ => encode(item),
+                };
+                rows::put_item(tx, table_id, &self.key, new_size, stored, expires)?;
             }
             None if old.is_some() => rows::delete_item(tx, table_id, &self.key)?,
             None => {}
@@ -191,14 +211,17 @@ pub fn expiry(table: &Table, item: &Item) -> Option<i64> {
     }
 }
 
-/// Checks an item to put: its key, its size and its index keys.
-pub fn check_put(table: &Table, item: &Item) -> Result<StoredKey, ServiceError> {
-    let key = table.meta.key.key_of_item(item)?;
-    if item_size(item) > MAX_ITEM_BYTES {
+/// Checks an item to put — its key, its size and its index keys — and prepares it for the
+/// writer.
+pub fn check_put(table: &Table, item: Item) -> Result<(StoredKey, NewItem), ServiceError> {
+    let key = table.meta.key.key_of_item(&item)?;
+    let size = item_size(&item);
+    if size > MAX_ITEM_BYTES {
         return Err(errors::item_too_large());
     }
     for index in table.indexes() {
-        index_key(index, item)?;
+        index_key(index, &item)?;
     }
-    Ok(key)
+    let stored = encode(&item);
+    Ok((key, NewItem { item, size, stored }))
 }
