@@ -69,13 +69,62 @@ pub(super) fn broker_parameters(
     ]
 }
 
-fn refuse_stream_parameters(given: &[(&str, bool)]) -> Result<(), ServiceError> {
+/// How AWS names each kind of source in its refusals.
+pub(super) const SQS_SOURCE: &str = "Amazon SQS";
+pub(super) const STREAMS_SOURCE: &str = "Amazon DynamoDB Streams";
+
+/// Refuses the first parameter given that a `source` does not take.
+pub(super) fn refuse_unsupported(source: &str, given: &[(&str, bool)]) -> Result<(), ServiceError> {
     match given.iter().find(|(_, present)| *present) {
         Some((name, _)) => Err(errors::invalid(format!(
-            "Unsupported {name} parameter for an Amazon SQS event source."
+            "Unsupported {name} parameter for an {source} event source."
         ))),
         None => Ok(()),
     }
+}
+
+/// The broker parameters an update may carry, refused for queues and streams alike.
+pub(super) fn broker_update_parameters(
+    input: &wire::UpdateEventSourceMappingRequest,
+) -> [(&'static str, bool); 4] {
+    [
+        (
+            "SourceAccessConfigurations",
+            input.source_access_configurations.is_some(),
+        ),
+        (
+            "AmazonManagedKafkaEventSourceConfig",
+            input.amazon_managed_kafka_event_source_config.is_some(),
+        ),
+        (
+            "SelfManagedKafkaEventSourceConfig",
+            input.self_managed_kafka_event_source_config.is_some(),
+        ),
+        (
+            "DocumentDBEventSourceConfig",
+            input.document_db_event_source_config.is_some(),
+        ),
+    ]
+}
+
+/// What every update of a mapping starts with: a mapping being deleted cannot change, and a
+/// new `FunctionName` is resolved.
+pub(super) fn begin_update(
+    lambda: &Lambda,
+    ctx: &RequestContext,
+    record: &mut MappingRecord,
+    function_name: Option<&str>,
+) -> Result<(), ServiceError> {
+    if record.state == MappingState::Deleting {
+        return Err(wire::errors::resource_in_use_exception(format!(
+            "Cannot update the event source mapping {} because it is being deleted.",
+            record.uuid
+        )));
+    }
+    if let Some(name) = function_name {
+        record.function_arn = resolve_function(lambda, ctx, name)?;
+    }
+    Ok(())
 }
 
 /// AWS's answer to a second mapping of the same source and function.
@@ -240,35 +289,38 @@ impl Lambda {
                 "Unrecognized event source: nimbus maps Amazon SQS queues and DynamoDB streams.",
             ));
         }
-        refuse_stream_parameters(&[
-            ("StartingPosition", input.starting_position.is_some()),
-            (
-                "StartingPositionTimestamp",
-                input.starting_position_timestamp.is_some(),
-            ),
-            (
-                "ParallelizationFactor",
-                input.parallelization_factor.is_some(),
-            ),
-            (
-                "BisectBatchOnFunctionError",
-                input.bisect_batch_on_function_error.is_some(),
-            ),
-            (
-                "MaximumRecordAgeInSeconds",
-                input.maximum_record_age_in_seconds.is_some(),
-            ),
-            (
-                "MaximumRetryAttempts",
-                input.maximum_retry_attempts.is_some(),
-            ),
-            (
-                "TumblingWindowInSeconds",
-                input.tumbling_window_in_seconds.is_some(),
-            ),
-            ("DestinationConfig", input.destination_config.is_some()),
-        ])?;
-        refuse_stream_parameters(&broker_parameters(&input))?;
+        refuse_unsupported(
+            SQS_SOURCE,
+            &[
+                ("StartingPosition", input.starting_position.is_some()),
+                (
+                    "StartingPositionTimestamp",
+                    input.starting_position_timestamp.is_some(),
+                ),
+                (
+                    "ParallelizationFactor",
+                    input.parallelization_factor.is_some(),
+                ),
+                (
+                    "BisectBatchOnFunctionError",
+                    input.bisect_batch_on_function_error.is_some(),
+                ),
+                (
+                    "MaximumRecordAgeInSeconds",
+                    input.maximum_record_age_in_seconds.is_some(),
+                ),
+                (
+                    "MaximumRetryAttempts",
+                    input.maximum_retry_attempts.is_some(),
+                ),
+                (
+                    "TumblingWindowInSeconds",
+                    input.tumbling_window_in_seconds.is_some(),
+                ),
+                ("DestinationConfig", input.destination_config.is_some()),
+            ],
+        )?;
+        refuse_unsupported(SQS_SOURCE, &broker_parameters(&input))?;
         let function_arn = resolve_function(self, ctx, &input.function_name)?;
         let queue = self.check_queue(&source_arn).await?;
         let mut record = MappingRecord {
@@ -372,54 +424,34 @@ impl Lambda {
         if record.stream.is_some() {
             return self.update_stream_mapping(ctx, record, input).await;
         }
-        refuse_stream_parameters(&[
-            (
-                "ParallelizationFactor",
-                input.parallelization_factor.is_some(),
-            ),
-            (
-                "BisectBatchOnFunctionError",
-                input.bisect_batch_on_function_error.is_some(),
-            ),
-            (
-                "MaximumRecordAgeInSeconds",
-                input.maximum_record_age_in_seconds.is_some(),
-            ),
-            (
-                "MaximumRetryAttempts",
-                input.maximum_retry_attempts.is_some(),
-            ),
-            (
-                "TumblingWindowInSeconds",
-                input.tumbling_window_in_seconds.is_some(),
-            ),
-            ("DestinationConfig", input.destination_config.is_some()),
-            (
-                "SourceAccessConfigurations",
-                input.source_access_configurations.is_some(),
-            ),
-            (
-                "AmazonManagedKafkaEventSourceConfig",
-                input.amazon_managed_kafka_event_source_config.is_some(),
-            ),
-            (
-                "SelfManagedKafkaEventSourceConfig",
-                input.self_managed_kafka_event_source_config.is_some(),
-            ),
-            (
-                "DocumentDBEventSourceConfig",
-                input.document_db_event_source_config.is_some(),
-            ),
-        ])?;
-        if record.state == MappingState::Deleting {
-            return Err(wire::errors::resource_in_use_exception(format!(
-                "Cannot update the event source mapping {} because it is being deleted.",
-                record.uuid
-            )));
-        }
-        if let Some(name) = &input.function_name {
-            record.function_arn = resolve_function(self, ctx, name)?;
-        }
+        refuse_unsupported(
+            SQS_SOURCE,
+            &[
+                (
+                    "ParallelizationFactor",
+                    input.parallelization_factor.is_some(),
+                ),
+                (
+                    "BisectBatchOnFunctionError",
+                    input.bisect_batch_on_function_error.is_some(),
+                ),
+                (
+                    "MaximumRecordAgeInSeconds",
+                    input.maximum_record_age_in_seconds.is_some(),
+                ),
+                (
+                    "MaximumRetryAttempts",
+                    input.maximum_retry_attempts.is_some(),
+                ),
+                (
+                    "TumblingWindowInSeconds",
+                    input.tumbling_window_in_seconds.is_some(),
+                ),
+                ("DestinationConfig", input.destination_config.is_some()),
+            ],
+        )?;
+        refuse_unsupported(SQS_SOURCE, &broker_update_parameters(&input))?;
+        begin_update(self, ctx, &mut record, input.function_name.as_deref())?;
         let queue = self.check_queue(&record.source_arn).await?;
         let changes = Changes {
             batch_size: input.batch_size,

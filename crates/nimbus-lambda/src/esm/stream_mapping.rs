@@ -6,7 +6,10 @@ use std::sync::Arc;
 use nimbus_core::{RequestContext, ServiceError};
 use nimbus_model::lambda as wire;
 
-use super::api::{Changes, apply, resolve_function};
+use super::api::{
+    Changes, STREAMS_SOURCE, apply, begin_update, broker_parameters, broker_update_parameters,
+    refuse_unsupported, resolve_function,
+};
 use super::stream_api::{self, StreamChanges};
 use super::{MappingRecord, MappingState, StreamSettings};
 use crate::{Lambda, errors};
@@ -96,16 +99,8 @@ impl Lambda {
         mut record: MappingRecord,
         input: wire::UpdateEventSourceMappingRequest,
     ) -> Result<MappingRecord, ServiceError> {
-        refuse_stream_update_parameters(&input)?;
-        if record.state == MappingState::Deleting {
-            return Err(wire::errors::resource_in_use_exception(format!(
-                "Cannot update the event source mapping {} because it is being deleted.",
-                record.uuid
-            )));
-        }
-        if let Some(name) = &input.function_name {
-            record.function_arn = resolve_function(self, ctx, name)?;
-        }
+        refuse_unsupported(STREAMS_SOURCE, &broker_update_parameters(&input))?;
+        begin_update(self, ctx, &mut record, input.function_name.as_deref())?;
         let changes = Changes {
             batch_size: input.batch_size,
             batching_window: input.maximum_batching_window_in_seconds,
@@ -134,41 +129,12 @@ impl Lambda {
 fn refuse_queue_parameters(
     input: &wire::CreateEventSourceMappingRequest,
 ) -> Result<(), ServiceError> {
-    refuse_for_streams(&[(
-        "StartingPositionTimestamp",
-        input.starting_position_timestamp.is_some(),
-    )])?;
-    refuse_for_streams(&super::api::broker_parameters(input))
-}
-
-fn refuse_stream_update_parameters(
-    input: &wire::UpdateEventSourceMappingRequest,
-) -> Result<(), ServiceError> {
-    refuse_for_streams(&[
-        (
-            "SourceAccessConfigurations",
-            input.source_access_configurations.is_some(),
-        ),
-        (
-            "AmazonManagedKafkaEventSourceConfig",
-            input.amazon_managed_kafka_event_source_config.is_some(),
-        ),
-        (
-            "SelfManagedKafkaEventSourceConfig",
-            input.self_managed_kafka_event_source_config.is_some(),
-        ),
-        (
-            "DocumentDBEventSourceConfig",
-            input.document_db_event_source_config.is_some(),
-        ),
-    ])
-}
-
-fn refuse_for_streams(given: &[(&str, bool)]) -> Result<(), ServiceError> {
-    match given.iter().find(|(_, present)| *present) {
-        Some((name, _)) => Err(errors::invalid(format!(
-            "Unsupported {name} parameter for an Amazon DynamoDB Streams event source."
-        ))),
-        None => Ok(()),
-    }
+    refuse_unsupported(
+        STREAMS_SOURCE,
+        &[(
+            "StartingPositionTimestamp",
+            input.starting_position_timestamp.is_some(),
+        )],
+    )?;
+    refuse_unsupported(STREAMS_SOURCE, &broker_parameters(input))
 }
