@@ -96,6 +96,34 @@ impl Clock {
         self.inner.moved.subscribe()
     }
 
+    /// Runs `work` now, then again every `every` and whenever a test moves the clock, until
+    /// `shutdown` turns true: the loop of the background sweeps (retention, TTL).
+    pub async fn repeat<F, Fut>(
+        &self,
+        every: Duration,
+        mut shutdown: watch::Receiver<bool>,
+        mut work: F,
+    ) where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let mut moved = self.moved();
+        loop {
+            work().await;
+            tokio::select! {
+                // A dropped sender means shutdown too.
+                changed = shutdown.changed() => if changed.is_err() {
+                    return;
+                },
+                _ = moved.changed() => {}
+                () = tokio::time::sleep(every) => {}
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
+
     /// Sleeps until the clock reads at least `deadline_ms`.
     pub async fn sleep_until(&self, deadline_ms: i64) {
         let mut moved = self.moved();

@@ -20,26 +20,17 @@ const FIVE_YEARS_SECS: i64 = 5 * 365 * 24 * 3600;
 
 impl Dynamodb {
     /// Starts the TTL sweep; it stops when `shutdown` turns true.
-    pub fn spawn_workers(
-        self: &Arc<Self>,
-        mut shutdown: watch::Receiver<bool>,
-    ) -> Vec<JoinHandle<()>> {
+    pub fn spawn_workers(self: &Arc<Self>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         let ddb = Arc::clone(self);
         let sweeper = tokio::spawn(async move {
-            let mut clock_moved = ddb.clock.moved();
-            loop {
-                if let Err(err) = ddb.sweep_expired().await {
-                    tracing::warn!(%err, "dynamodb ttl sweep failed");
-                }
-                tokio::select! {
-                    _ = shutdown.changed() => break,
-                    _ = clock_moved.changed() => {}
-                    () = tokio::time::sleep(SWEEP_INTERVAL) => {}
-                }
-                if *shutdown.borrow() {
-                    break;
-                }
-            }
+            let clock = ddb.clock.clone();
+            clock
+                .repeat(SWEEP_INTERVAL, shutdown, || async {
+                    if let Err(err) = ddb.sweep_expired().await {
+                        tracing::warn!(%err, "dynamodb ttl sweep failed");
+                    }
+                })
+                .await;
         });
         vec![sweeper]
     }

@@ -15,10 +15,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Sqs {
     /// Starts the SQS workers; they stop when `shutdown` turns true.
-    pub fn spawn_workers(
-        self: &Arc<Self>,
-        mut shutdown: watch::Receiver<bool>,
-    ) -> Vec<JoinHandle<()>> {
+    pub fn spawn_workers(self: &Arc<Self>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         let sqs = Arc::clone(self);
         let resume = Arc::clone(self);
         tokio::spawn(async move {
@@ -36,20 +33,14 @@ impl Sqs {
             }
         });
         let sweeper = tokio::spawn(async move {
-            let mut clock_moved = sqs.clock.moved();
-            loop {
-                if let Err(err) = sqs.sweep_expired().await {
-                    tracing::warn!(%err, "sqs retention sweep failed");
-                }
-                tokio::select! {
-                    _ = shutdown.changed() => break,
-                    _ = clock_moved.changed() => {}
-                    () = tokio::time::sleep(SWEEP_INTERVAL) => {}
-                }
-                if *shutdown.borrow() {
-                    break;
-                }
-            }
+            let clock = sqs.clock.clone();
+            clock
+                .repeat(SWEEP_INTERVAL, shutdown, || async {
+                    if let Err(err) = sqs.sweep_expired().await {
+                        tracing::warn!(%err, "sqs retention sweep failed");
+                    }
+                })
+                .await;
             sqs.waiters.wake_all();
         });
         vec![sweeper]
