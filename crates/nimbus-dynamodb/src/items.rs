@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::capacity::{Consumed, Report, read_units};
 use crate::errors::{self, invalid_parameter};
+use crate::keys::StoredKey;
 use crate::request::{self, expr_error, str_field};
+use crate::table::Table;
 use crate::write::{Change, ItemWrite, Refused, Written, check_put, decode};
 use crate::{Dynamodb, rows};
 
@@ -49,6 +51,18 @@ fn respond(attributes: Option<Value>, consumed: Option<Value>) -> Value {
 }
 
 impl Dynamodb {
+    /// The table a single-item request names, its `Key` as given, and that key as stored.
+    fn keyed_item(
+        &self,
+        ctx: &RequestContext,
+        input: &Value,
+    ) -> Result<(Arc<Table>, Item, StoredKey), ServiceError> {
+        let table = self.table(ctx, request::required_str(input, "TableName")?)?;
+        let key_item = request::required_item(input, "Key")?;
+        let key = table.meta.key.key_of_request(&key_item)?;
+        Ok((table, key_item, key))
+    }
+
     /// Runs one item write in the next group commit.
     pub(crate) async fn write_one(
         &self,
@@ -112,9 +126,7 @@ impl Dynamodb {
         ctx: &RequestContext,
         input: &Value,
     ) -> Result<Value, ServiceError> {
-        let table = self.table(ctx, request::required_str(input, "TableName")?)?;
-        let key_item = request::required_item(input, "Key")?;
-        let key = table.meta.key.key_of_request(&key_item)?;
+        let (table, key_item, key) = self.keyed_item(ctx, input)?;
         let mut params = request::params(input)?;
         let condition = request::condition(input, &mut params)?;
         params.finish().map_err(expr_error)?;
@@ -139,9 +151,7 @@ impl Dynamodb {
         ctx: &RequestContext,
         input: &Value,
     ) -> Result<Value, ServiceError> {
-        let table = self.table(ctx, request::required_str(input, "TableName")?)?;
-        let key_item = request::required_item(input, "Key")?;
-        let key = table.meta.key.key_of_request(&key_item)?;
+        let (table, key_item, key) = self.keyed_item(ctx, input)?;
         let mut params = request::params(input)?;
         let update = parse_update(input, &mut params)?;
         let condition = request::condition(input, &mut params)?;
@@ -190,9 +200,7 @@ impl Dynamodb {
     }
 
     pub fn get_item(&self, ctx: &RequestContext, input: &Value) -> Result<Value, ServiceError> {
-        let table = self.table(ctx, request::required_str(input, "TableName")?)?;
-        let key_item = request::required_item(input, "Key")?;
-        let key = table.meta.key.key_of_request(&key_item)?;
+        let (table, _, key) = self.keyed_item(ctx, input)?;
         let mut params = request::params(input)?;
         let projection = request::projection(input, &mut params)?;
         params.finish().map_err(expr_error)?;

@@ -112,17 +112,10 @@ impl Dynamodb {
         ctx: &RequestContext,
         input: &Value,
     ) -> Result<Value, ServiceError> {
-        let entries = input
-            .get("TransactItems")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        if entries.len() > MAX_TRANSACT_ITEMS {
-            return Err(too_many("transactItems", entries.len()));
-        }
+        let entries = transact_entries(input)?;
         let mut steps = Vec::with_capacity(entries.len());
         let mut seen: BTreeSet<(i64, StoredKey)> = BTreeSet::new();
-        for entry in &entries {
+        for entry in entries {
             let step = self.transact_step(ctx, entry)?;
             if !seen.insert((step.write.table.id, step.write.key.clone())) {
                 return Err(one_item_error());
@@ -219,17 +212,10 @@ impl Dynamodb {
         ctx: &RequestContext,
         input: &Value,
     ) -> Result<Value, ServiceError> {
-        let entries = input
-            .get("TransactItems")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        if entries.len() > MAX_TRANSACT_ITEMS {
-            return Err(too_many("transactItems", entries.len()));
-        }
+        let entries = transact_entries(input)?;
         let mut gets = Vec::with_capacity(entries.len());
         let mut seen: BTreeSet<(i64, StoredKey)> = BTreeSet::new();
-        for entry in &entries {
+        for entry in entries {
             let get = entry.get("Get").filter(|v| !v.is_null()).ok_or_else(|| {
                 validation(
                     "1 validation error detected: Value null at 'transactItems.member.get' failed to satisfy constraint: Member must not be null",
@@ -288,4 +274,16 @@ impl Dynamodb {
         }
         Ok(Value::Object(out))
     }
+}
+
+/// The request's `TransactItems`, within DynamoDB's count limit.
+fn transact_entries(input: &Value) -> Result<&[Value], ServiceError> {
+    let entries = input
+        .get("TransactItems")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    if entries.len() > MAX_TRANSACT_ITEMS {
+        return Err(too_many("transactItems", entries.len()));
+    }
+    Ok(entries)
 }
