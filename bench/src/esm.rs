@@ -4,8 +4,7 @@
 //! latency at a steady send rate. The reference is plain SQS ReceiveMessage + DeleteMessageBatch
 //! throughput of clients on the same server, measured in the same run.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -13,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 
+use crate::function_code::{RUST_FUNCTION_MISSING, rust_function, zip_of};
 use crate::http_client::{Connection, Endpoint};
 use crate::server_process::ServerProcess;
 use crate::sqs;
@@ -53,33 +53,6 @@ fn now_us() -> u128 {
         .map_or(0, |d| d.as_micros())
 }
 
-fn zip_of(files: &[(&str, Vec<u8>, u32)]) -> Result<Vec<u8>> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut writer = zip::ZipWriter::new(&mut out);
-    for (name, content, mode) in files {
-        let options = zip::write::SimpleFileOptions::default().unix_permissions(*mode);
-        writer.start_file(*name, options)?;
-        writer.write_all(content)?;
-    }
-    writer.finish()?;
-    Ok(out.into_inner())
-}
-
-/// The Rust test function: `NIMBUS_RUST_FUNCTION`, else the release or debug build.
-fn rust_function() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("NIMBUS_RUST_FUNCTION") {
-        return Some(PathBuf::from(path));
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
-        PathBuf::from,
-    );
-    ["release", "debug"]
-        .iter()
-        .map(|profile| target.join(profile).join("nimbus-test-rust-function"))
-        .find(|path| path.is_file())
-}
-
 fn handlers() -> Result<Vec<Handler>> {
     let mut list = vec![Handler {
         label: "Python",
@@ -94,9 +67,7 @@ fn handlers() -> Result<Vec<Handler>> {
             handler: None,
             files: vec![("bootstrap", std::fs::read(&path)?, 0o755)],
         }),
-        None => eprintln!(
-            "no nimbus-test-rust-function build found (cargo build --release -p nimbus-test-rust-function); skipping Rust"
-        ),
+        None => eprintln!("{RUST_FUNCTION_MISSING}; skipping Rust"),
     }
     Ok(list)
 }

@@ -4,16 +4,16 @@
 //! events processed per second by the function, each compared with the synchronous invoke
 //! rate of the same function at the same concurrency, measured in the same run.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
 use bytes::Bytes;
 use tokio::sync::Barrier;
 
+use crate::function_code::{RUST_FUNCTION_MISSING, bootstrap_zip, rust_function};
 use crate::http_client::{Connection, Endpoint};
 use crate::lambda::{invoke_path, load};
 use crate::report::{Row, Target, render_table};
@@ -25,37 +25,6 @@ const FUNCTION: &str = "rust-echo";
 const TARGET_EVENTS_PER_SECOND: f64 = 2_000.0;
 /// How long the queue may take to drain before the run counts as failed.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// `NIMBUS_RUST_FUNCTION`, else the release or debug build beside the workspace target.
-fn rust_function() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os("NIMBUS_RUST_FUNCTION") {
-        return Ok(PathBuf::from(path));
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-        PathBuf::from,
-    );
-    for profile in ["release", "debug"] {
-        let path = target.join(profile).join("nimbus-test-rust-function");
-        if path.is_file() {
-            return Ok(path);
-        }
-    }
-    bail!(
-        "no Rust function: build it with `cargo build --release -p nimbus-test-rust-function` or set NIMBUS_RUST_FUNCTION"
-    )
-}
-
-fn bootstrap_zip(binary: &Path) -> Result<Vec<u8>> {
-    let code = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut writer = zip::ZipWriter::new(&mut out);
-    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    writer.start_file("bootstrap", options)?;
-    writer.write_all(&code)?;
-    writer.finish()?;
-    Ok(out.into_inner())
-}
 
 async fn create_function(endpoint: &Endpoint, zip: Vec<u8>) -> Result<()> {
     let body = serde_json::json!({
@@ -132,7 +101,7 @@ pub async fn run(binary: &Path, quick: bool) -> Result<String> {
     } else {
         (30_000, Duration::from_secs(5))
     };
-    let function = rust_function()?;
+    let function = rust_function().ok_or_else(|| anyhow!(RUST_FUNCTION_MISSING))?;
     let dir = std::env::temp_dir().join(format!("nimbus-bench-async-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let server = ServerProcess::start(binary, &dir.join("data"), &dir.join("server.log"))

@@ -7,6 +7,7 @@ mod commit_metrics;
 mod disk;
 mod dynamodb;
 mod esm;
+mod function_code;
 mod http_client;
 mod lambda;
 mod lambda_async;

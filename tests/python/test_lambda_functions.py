@@ -7,7 +7,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lambda_helpers import PYTHON_ECHO, ROLE, _lambda_session_client, create, lam, zip_of  # noqa: F401
+from lambda_helpers import PYTHON_ECHO, ROLE, _lambda_session_client, create, invoke_json, lam, zip_of  # noqa: F401
 
 
 def error_code(exc: pytest.ExceptionInfo) -> str:
@@ -68,6 +68,31 @@ def test_bad_zip_is_refused(lam, zip_bytes):
                             Handler="app.handler", Code={"ZipFile": zip_bytes})
     assert error_code(exc) == "InvalidParameterValueException"
     assert "Could not unzip" in exc.value.response["Error"]["Message"]
+
+
+def corrupt_entry_zip() -> bytes:
+    """A zip whose directory reads fine but whose one entry's compressed data is damaged."""
+    body = ("def handler(e, c):\n    return %r\n" % ("x" * 4000)).encode()
+    data = bytearray(zip_of({"app.py": body}))
+    start = 30 + len("app.py")  # the local header, then the deflated data
+    for i in range(start + 4, start + 24):
+        data[i] ^= 0x5A
+    return bytes(data)
+
+
+def test_zip_whose_entries_do_not_inflate_is_refused_at_create_and_update(lam):
+    with pytest.raises(ClientError) as exc:
+        lam.create_function(FunctionName="damaged", Runtime="python3.11", Role=ROLE,
+                            Handler="app.handler", Code={"ZipFile": corrupt_entry_zip()})
+    assert error_code(exc) == "InvalidParameterValueException"
+    assert "Could not unzip" in exc.value.response["Error"]["Message"]
+    with pytest.raises(ClientError):
+        lam.get_function(FunctionName="damaged")
+    create(lam, "intact", {"app.py": PYTHON_ECHO})
+    with pytest.raises(ClientError) as exc:
+        lam.update_function_code(FunctionName="intact", ZipFile=corrupt_entry_zip())
+    assert error_code(exc) == "InvalidParameterValueException"
+    assert invoke_json(lam, "intact", {"still": "old code"})[1]["event"] == {"still": "old code"}
 
 
 def test_path_traversal_is_refused(lam):

@@ -64,3 +64,16 @@ def test_missing_layer_is_refused(lam):
         create(lam, "nolayer", {"app.py": "x = 1\n"},
                Layers=["arn:aws:lambda:us-east-1:000000000000:layer:ghost:1"])
     assert exc.value.response["Error"]["Code"] == "InvalidParameterValueException"
+
+
+def test_layer_version_republished_after_reset_serves_its_new_content(nimbus, lam):
+    # Version numbers start again at 1 after a reset; the content must not be the old one's.
+    reader = {"app.py": "import which\ndef handler(e, c):\n    return which.WHICH\n"}
+    layer = publish(lam, "again", {"python/which.py": "WHICH = 'first'\n"})
+    create(lam, "reads", reader, Layers=[layer["LayerVersionArn"]])
+    assert invoke_json(lam, "reads", {})[1] == "first"
+    nimbus.reset("lambda")
+    layer = publish(lam, "again", {"python/which.py": "WHICH = 'second'\n"})
+    assert layer["Version"] == 1
+    create(lam, "reads", reader, Layers=[layer["LayerVersionArn"]])
+    assert invoke_json(lam, "reads", {})[1] == "second"

@@ -31,9 +31,14 @@ pub fn sha256_base64(zip: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
 }
 
-/// A directory name for one code digest.
-pub fn digest_dir_name(zip: &[u8]) -> String {
-    hex::encode(&Sha256::digest(zip)[..16])
+/// A directory name for one code digest, from the stored `CodeSha256`, so that finding
+/// unpacked code needs neither the zip nor hashing it.
+pub fn digest_dir_name(code_sha256: &str) -> String {
+    match base64::engine::general_purpose::STANDARD.decode(code_sha256) {
+        Ok(digest) => hex::encode(&digest[..digest.len().min(16)]),
+        // Not written by nimbus; still one directory per value.
+        Err(_) => hex::encode(&Sha256::digest(code_sha256.as_bytes())[..16]),
+    }
 }
 
 /// Reads every entry's name, refusing unreadable zips and unsafe paths, without writing.
@@ -119,6 +124,13 @@ pub fn unpack(zip: &[u8], dir: &Path) -> Result<(), ZipError> {
         }
         Err(err) => Err(io(err)),
     }
+}
+
+/// [`unpack`] on a blocking thread; hands the zip back for the caller to keep using.
+pub async fn unpack_off_runtime(zip: Vec<u8>, dir: PathBuf) -> Result<Vec<u8>, ZipError> {
+    tokio::task::spawn_blocking(move || unpack(&zip, &dir).map(|()| zip))
+        .await
+        .map_err(|e| ZipError::Io(e.to_string()))?
 }
 
 /// The lock serialising unpacks into `dir`.

@@ -149,14 +149,15 @@ fn check_native_modules(
 }
 
 impl Lambda {
-    fn code_dir(&self, ctx: &RequestContext, name: &str, zip: &[u8]) -> PathBuf {
+    /// Where a function's code with this `CodeSha256` is unpacked.
+    pub(crate) fn code_dir(&self, ctx: &RequestContext, name: &str, code_sha256: &str) -> PathBuf {
         self.config
             .work_dir
             .join("code")
             .join(&ctx.account_id)
             .join(&ctx.region)
             .join(name)
-            .join(code::digest_dir_name(zip))
+            .join(code::digest_dir_name(code_sha256))
     }
 
     /// A function version ready to invoke, from the cache or prepared now. Versions with the
@@ -171,25 +172,28 @@ impl Lambda {
         if let Some(deployed) = self.deployed.read().get(&key) {
             return Ok(Arc::clone(deployed));
         }
-        let (record, zip) = match version {
-            Version::Latest => (
-                self.get_function(ctx, name)?.record,
-                self.function_zip(ctx, name)?,
-            ),
+        let record = match version {
+            Version::Latest => self.get_function(ctx, name)?.record,
             Version::Published(n) => {
                 let mut record = self.get_version(ctx, name, n)?;
                 // Reserved concurrency belongs to the function, not to a version.
                 record.reserved_concurrency =
                     self.get_function(ctx, name)?.record.reserved_concurrency;
-                (record, self.version_zip(ctx, name, n)?)
+                record
             }
         };
-        let dir = self.code_dir(ctx, name, &zip);
-        let target = dir.clone();
-        tokio::task::spawn_blocking(move || code::unpack(&zip, &target))
-            .await
-            .map_err(|_| errors::bad_zip())?
-            .map_err(|_| errors::bad_zip())?;
+        // Code is unpacked when it arrives; the zip is read again only when its directory
+        // is gone (a new data directory's first start, or an unpack that failed).
+        let dir = self.code_dir(ctx, name, &record.code_sha256);
+        if !dir.is_dir() {
+            let zip = match version {
+                Version::Latest => self.function_zip(ctx, name)?,
+                Version::Published(n) => self.version_zip(ctx, name, n)?,
+            };
+            code::unpack_off_runtime(zip, dir.clone())
+                .await
+                .map_err(|_| errors::bad_zip())?;
+        }
         let layers = self.unpack_layers(ctx, &record.layers).await?;
         let launcher = self.launcher(&record, &dir, &layers).await?;
         let sdk = match (&launcher, &self.sdks) {

@@ -92,6 +92,9 @@ impl Lambda {
         code::check(&zip).map_err(|e| zip_error(&e))?;
         record.code_sha256 = code::sha256_base64(&zip);
         record.code_size = i64::try_from(zip.len()).unwrap_or(i64::MAX);
+        let zip = self
+            .unpack_new_code(ctx, &record.name, &record.code_sha256, zip)
+            .await?;
         record.last_modified = now_iso(self);
         record.revision_id = nimbus_core::ids::uuid();
         let (account, region) = (ctx.account_id.clone(), ctx.region.clone());
@@ -112,6 +115,21 @@ impl Lambda {
         })
         .await?;
         Ok(record)
+    }
+
+    /// Unpacks code as it arrives, so the first invoke finds it ready (AWS prepares code
+    /// while a function is Pending). A zip whose entries do not inflate is refused here.
+    async fn unpack_new_code(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        code_sha256: &str,
+        zip: Vec<u8>,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let dir = self.code_dir(ctx, name, code_sha256);
+        code::unpack_off_runtime(zip, dir)
+            .await
+            .map_err(|e| zip_error(&e))
     }
 
     /// A function and its tags.
@@ -200,9 +218,14 @@ impl Lambda {
     where
         F: FnOnce(&mut StoredFunction) -> Result<(), ServiceError> + Send + 'static,
     {
-        if let Some(zip) = &new_zip {
-            code::check(zip).map_err(|e| zip_error(&e))?;
-        }
+        let new_code = match new_zip {
+            Some(zip) => {
+                code::check(&zip).map_err(|e| zip_error(&e))?;
+                let sha256 = code::sha256_base64(&zip);
+                Some((self.unpack_new_code(ctx, name, &sha256, zip).await?, sha256))
+            }
+            None => None,
+        };
         let (account, region, name_owned) =
             (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
         let arn = function_arn(ctx, name);
@@ -216,8 +239,8 @@ impl Lambda {
                     return Err(TxError::Abort(errors::revision_mismatch()));
                 }
                 change(&mut function).map_err(TxError::Abort)?;
-                if let Some(zip) = &new_zip {
-                    function.record.code_sha256 = code::sha256_base64(zip);
+                if let Some((zip, sha256)) = &new_code {
+                    function.record.code_sha256.clone_from(sha256);
                     function.record.code_size = i64::try_from(zip.len()).unwrap_or(i64::MAX);
                 }
                 function.record.last_modified = modified;
@@ -226,7 +249,7 @@ impl Lambda {
                     "UPDATE lambda_functions SET record = ?4, tags = ?5 WHERE account = ?1 AND region = ?2 AND name = ?3",
                     &params![&account, &region, &name_owned, encode(&function.record), encode(&function.tags)],
                 )?;
-                if let Some(zip) = new_zip {
+                if let Some((zip, _)) = new_code {
                     tx.execute(
                         "UPDATE lambda_functions SET zip = ?4 WHERE account = ?1 AND region = ?2 AND name = ?3",
                         &params![&account, &region, &name_owned, zip],

@@ -101,6 +101,17 @@ impl Lambda {
             }
             _ => errors::bad_zip(),
         })?;
+        let code_sha256 = code::sha256_base64(&zip);
+        // Unpacked as it arrives, so the first cold start of a function using it finds it.
+        let zip = code::unpack_off_runtime(zip, self.layer_dir(ctx, &layer.name, &code_sha256))
+            .await
+            .map_err(|e| match e {
+                ZipError::Io(detail) => {
+                    tracing::error!(%detail, "unpacking layer failed");
+                    nimbus_model::lambda::errors::service_exception("An internal error occurred.")
+                }
+                _ => errors::bad_zip(),
+            })?;
         let (account, region) = (ctx.account_id.clone(), ctx.region.clone());
         let created = now_iso(self);
         self.db.write(move |tx| {
@@ -125,7 +136,7 @@ impl Lambda {
                 compatible_runtimes: layer.compatible_runtimes,
                 compatible_architectures: layer.compatible_architectures,
                 license_info: layer.license_info,
-                code_sha256: code::sha256_base64(&zip),
+                code_sha256,
                 code_size: i64::try_from(zip.len()).unwrap_or(i64::MAX),
                 created,
             };
@@ -144,6 +155,16 @@ impl Lambda {
         name: &str,
         version: i64,
     ) -> Result<LayerVersion, ServiceError> {
+        self.find_layer_version(ctx, name, version)?
+            .ok_or_else(layer_not_found)
+    }
+
+    fn find_layer_version(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<LayerVersion>, ServiceError> {
         self.db.read(|tx| {
             tx.query_one(
                 "SELECT format, record FROM lambda_layers WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4",
@@ -151,8 +172,7 @@ impl Lambda {
             )?
             .map(|row| decode(&row))
             .transpose()
-        })?
-        .ok_or_else(layer_not_found)
+        })
     }
 
     /// Every version of every layer (or of `name`), newest version first within a layer.
@@ -207,7 +227,19 @@ impl Lambda {
         Ok(())
     }
 
-    /// Unpacks a function's layers; returns their directories in the function's order.
+    /// Where a layer's content with this `CodeSha256` is unpacked; versions with the same
+    /// content share it.
+    fn layer_dir(&self, ctx: &RequestContext, name: &str, code_sha256: &str) -> PathBuf {
+        self.config
+            .work_dir
+            .join("layers")
+            .join(&ctx.account_id)
+            .join(&ctx.region)
+            .join(name)
+            .join(code::digest_dir_name(code_sha256))
+    }
+
+    /// A function's layers, unpacked; their directories in the function's order.
     pub(crate) async fn unpack_layers(
         &self,
         ctx: &RequestContext,
@@ -218,30 +250,26 @@ impl Lambda {
             let Some((name, version)) = parse_layer_version_arn(ctx, arn) else {
                 continue;
             };
-            let zip = self.db.read(|tx| {
-                tx.query_one(
-                    "SELECT zip FROM lambda_layers WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4",
-                    &params![&ctx.account_id, &ctx.region, &name, version],
-                )?
-                .map(|row| row.blob(0).map(<[u8]>::to_vec))
-                .transpose()
-            })?;
             // A layer deleted after the function was configured keeps working on AWS, but
             // its content is gone here; the function runs without it.
-            let Some(zip) = zip else { continue };
-            let dir = self
-                .config
-                .work_dir
-                .join("layers")
-                .join(&ctx.account_id)
-                .join(&ctx.region)
-                .join(&name)
-                .join(version.to_string());
-            let target = dir.clone();
-            tokio::task::spawn_blocking(move || code::unpack(&zip, &target))
-                .await
-                .map_err(|_| errors::bad_zip())?
-                .map_err(|_| errors::bad_zip())?;
+            let Some(record) = self.find_layer_version(ctx, &name, version)? else {
+                continue;
+            };
+            let dir = self.layer_dir(ctx, &name, &record.code_sha256);
+            if !dir.is_dir() {
+                let zip = self.db.read(|tx| {
+                    tx.query_one(
+                        "SELECT zip FROM lambda_layers WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4",
+                        &params![&ctx.account_id, &ctx.region, &name, version],
+                    )?
+                    .map(|row| row.blob(0).map(<[u8]>::to_vec))
+                    .transpose()
+                })?;
+                let Some(zip) = zip else { continue };
+                code::unpack_off_runtime(zip, dir.clone())
+                    .await
+                    .map_err(|_| errors::bad_zip())?;
+            }
             dirs.push(dir);
         }
         Ok(dirs)

@@ -1,0 +1,45 @@
+//! Function code the suites deploy: zips built in memory, and the Rust test function of
+//! tests/rust-function (`provided.al2023`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// A zip of `(name, content, unix mode)` entries.
+pub(crate) fn zip_of(files: &[(&str, Vec<u8>, u32)]) -> Result<Vec<u8>> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut writer = zip::ZipWriter::new(&mut out);
+    for (name, content, mode) in files {
+        let options = zip::write::SimpleFileOptions::default().unix_permissions(*mode);
+        writer.start_file(*name, options)?;
+        writer.write_all(content)?;
+    }
+    writer.finish()?;
+    Ok(out.into_inner())
+}
+
+/// The Rust test function: `NIMBUS_RUST_FUNCTION`, else the release or debug build beside
+/// the workspace target.
+pub(crate) fn rust_function() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("NIMBUS_RUST_FUNCTION") {
+        return Some(PathBuf::from(path));
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    ["release", "debug"]
+        .iter()
+        .map(|profile| target.join(profile).join("nimbus-test-rust-function"))
+        .find(|path| path.is_file())
+}
+
+/// The zip of a `provided` function whose `bootstrap` is `binary`.
+pub(crate) fn bootstrap_zip(binary: &Path) -> Result<Vec<u8>> {
+    let code = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
+    zip_of(&[("bootstrap", code, 0o755)])
+}
+
+/// Said when the Rust test function has not been built.
+pub(crate) const RUST_FUNCTION_MISSING: &str = "no Rust function: build it with `cargo build --release -p nimbus-test-rust-function` or set NIMBUS_RUST_FUNCTION";
