@@ -275,8 +275,8 @@ pub async fn run(binary: &Path, quick: bool) -> Result<String> {
     // start is measured on a server that has finished that, as functions normally meet it.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut lines = vec![
-        "| Runtime | c | invokes/s | p50 ms | p99 ms | ping p50 ms | ping p99 ms | overhead p50 ms | nimbus CPU µs/invoke | function CPU µs/invoke | errors |".to_owned(),
-        "|---|---|---|---|---|---|---|---|---|---|---|".to_owned(),
+        "| Runtime | c | invokes/s | p50 ms | p99 ms | ping p50 ms | ping p99 ms | overhead p50 ms | nimbus CPU µs/invoke | ping nimbus CPU µs/request | function CPU µs/invoke | errors |".to_owned(),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|".to_owned(),
     ];
     let mut cold_lines = vec![
         "| Runtime | cold start ms | bare interpreter ms | difference ms |".to_owned(),
@@ -303,7 +303,7 @@ pub async fn run(binary: &Path, quick: bool) -> Result<String> {
             let ping = load(&server, None, concurrency, duration).await?;
             let invoke = load(&server, Some(&name), concurrency, duration).await?;
             lines.push(format!(
-                "| {} | {concurrency} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {concurrency} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 echo.label,
                 invoke.per_second,
                 ms(invoke.p50),
@@ -312,6 +312,7 @@ pub async fn run(binary: &Path, quick: bool) -> Result<String> {
                 ms(ping.p99),
                 ms(invoke.p50.saturating_sub(ping.p50)),
                 per_invoke_us(invoke.server_cpu, invoke.count),
+                per_invoke_us(ping.server_cpu, ping.count),
                 per_invoke_us(invoke.function_cpu, invoke.count),
                 invoke.errors,
             ));
