@@ -14,6 +14,8 @@ mod envelope;
 mod errors;
 mod fanout;
 mod http;
+mod montgomery;
+mod pkcs1;
 mod publish;
 mod publisher;
 mod retry;

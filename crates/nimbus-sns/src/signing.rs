@@ -18,8 +18,10 @@ use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
 use rsa::signature::{SignatureEncoding, Signer as _};
 use rsa::traits::PrivateKeyParts;
 use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
+use sha1::Digest as _;
 
 use crate::der;
+use crate::pkcs1::{self, PrivateKey};
 
 const MODULUS_BITS: usize = 2048;
 const PRIMES: usize = 4;
@@ -32,8 +34,7 @@ const CERT_NAME: &str = "signing-cert";
 
 /// The signing key and its certificate.
 pub struct Signer {
-    v1: SigningKey<sha1::Sha1>,
-    v2: SigningKey<sha2::Sha256>,
+    key: PrivateKey,
     certificate_pem: String,
 }
 
@@ -86,8 +87,7 @@ impl Signer {
         };
         let cert_der = stored[2].as_deref().unwrap_or_default();
         Ok(Signer {
-            v1: SigningKey::<sha1::Sha1>::new(key.clone()),
-            v2: SigningKey::<sha2::Sha256>::new(key),
+            key: PrivateKey::new(&key).ok_or_else(|| engine("inconsistent key"))?,
             certificate_pem: pem("CERTIFICATE", cert_der),
         })
     }
@@ -95,9 +95,11 @@ impl Signer {
     /// Signs AWS's canonical string; `version` is `1` (SHA1withRSA) or `2` (SHA256withRSA).
     pub fn sign(&self, version: &str, string_to_sign: &str) -> String {
         let bytes = if version == "2" {
-            self.v2.sign(string_to_sign.as_bytes()).to_vec()
+            let digest = sha2::Sha256::digest(string_to_sign.as_bytes());
+            self.key.sign(pkcs1::SHA256_PREFIX, &digest)
         } else {
-            self.v1.sign(string_to_sign.as_bytes()).to_vec()
+            let digest = sha1::Sha1::digest(string_to_sign.as_bytes());
+            self.key.sign(pkcs1::SHA1_PREFIX, &digest)
         };
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
@@ -138,7 +140,7 @@ fn generate() -> Result<(Vec<u8>, Vec<u8>), DbError> {
 
 /// Four primes whose product has exactly [`MODULUS_BITS`] bits and for which the public
 /// exponent is invertible.
-fn new_key() -> Result<RsaPrivateKey, DbError> {
+pub(crate) fn new_key() -> Result<RsaPrivateKey, DbError> {
     let mut rng = rsa::rand_core::OsRng;
     loop {
         let mut bits_left = MODULUS_BITS;
@@ -219,8 +221,7 @@ mod tests {
         let public = RsaPublicKey::from(&again);
         for (version, text) in [("1", "Message\nhello\n"), ("2", "Message\nworld\n")] {
             let signer = Signer {
-                v1: SigningKey::new(again.clone()),
-                v2: SigningKey::new(again.clone()),
+                key: PrivateKey::new(&again).unwrap(),
                 certificate_pem: String::new(),
             };
             let signature = base64::engine::general_purpose::STANDARD

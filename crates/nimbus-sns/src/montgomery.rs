@@ -1,0 +1,190 @@
+//! Modular exponentiation for one prime of the signing key: Montgomery multiplication (CIOS)
+//! on fixed-size limb arrays, which the general big-number code cannot specialise for.
+//!
+//! Not constant-time: the key signs messages of a local emulator and protects no secret.
+
+use rsa::BigUint;
+
+/// Exponentiation modulo one odd modulus of `N` 64-bit limbs.
+pub(crate) struct Modulus<const N: usize> {
+    limbs: [u64; N],
+    /// -limbs[0]⁻¹ mod 2⁶⁴.
+    inverse: u64,
+    /// R² mod m, R = 2^(64·N): converts into Montgomery form.
+    r_squared: [u64; N],
+}
+
+/// Window width of the exponentiation: 16 precomputed powers.
+const WINDOW: usize = 4;
+
+impl<const N: usize> Modulus<N> {
+    /// `None` when `m` is even or does not take exactly `N` limbs.
+    pub fn new(m: &BigUint) -> Option<Self> {
+        let limbs = to_limbs::<N>(m)?;
+        if limbs[0] & 1 == 0 || limbs[N - 1] == 0 {
+            return None;
+        }
+        // Newton's iteration doubles the correct low bits each step: 1 → 64.
+        let mut inverse: u64 = 1;
+        for _ in 0..6 {
+            inverse = inverse.wrapping_mul(2_u64.wrapping_sub(limbs[0].wrapping_mul(inverse)));
+        }
+        let r_squared = to_limbs::<N>(&((BigUint::from(1_u32) << (128 * N)) % m))?;
+        Some(Modulus {
+            limbs,
+            inverse: inverse.wrapping_neg(),
+            r_squared,
+        })
+    }
+
+    /// a·b·R⁻¹ mod m, for a, b < m.
+    fn multiply(&self, a: &[u64; N], b: &[u64; N]) -> [u64; N] {
+        let m = &self.limbs;
+        let mut t = [0_u64; N];
+        let mut high = 0_u64;
+        for &b_limb in b {
+            let mut carry = 0_u64;
+            for j in 0..N {
+                let sum =
+                    u128::from(t[j]) + u128::from(a[j]) * u128::from(b_limb) + u128::from(carry);
+                t[j] = sum as u64;
+                carry = (sum >> 64) as u64;
+            }
+            let sum = u128::from(high) + u128::from(carry);
+            high = sum as u64;
+            let higher = (sum >> 64) as u64;
+
+            let factor = t[0].wrapping_mul(self.inverse);
+            let sum = u128::from(t[0]) + u128::from(factor) * u128::from(m[0]);
+            let mut carry = (sum >> 64) as u64;
+            for j in 1..N {
+                let sum =
+                    u128::from(t[j]) + u128::from(factor) * u128::from(m[j]) + u128::from(carry);
+                t[j - 1] = sum as u64;
+                carry = (sum >> 64) as u64;
+            }
+            let sum = u128::from(high) + u128::from(carry);
+            t[N - 1] = sum as u64;
+            high = higher + (sum >> 64) as u64;
+        }
+        if high != 0 || !less_than(&t, m) {
+            subtract(&mut t, m);
+        }
+        t
+    }
+
+    /// base^exponent mod m; `base` must be below m.
+    pub fn pow(&self, base: &BigUint, exponent: &BigUint) -> Option<BigUint> {
+        let base = self.multiply(&to_limbs::<N>(base)?, &self.r_squared);
+        let mut one = [0_u64; N];
+        one[0] = 1;
+        let mut table = [[0_u64; N]; 1 << WINDOW];
+        table[0] = self.multiply(&one, &self.r_squared);
+        for i in 1..table.len() {
+            table[i] = self.multiply(&table[i - 1], &base);
+        }
+        let exponent = exponent.to_bytes_be();
+        let mut result = table[0];
+        for byte in exponent {
+            for nibble in [byte >> 4, byte & 0x0f] {
+                for _ in 0..WINDOW {
+                    result = self.multiply(&result, &result);
+                }
+                if nibble != 0 {
+                    result = self.multiply(&result, &table[usize::from(nibble)]);
+                }
+            }
+        }
+        Some(from_limbs(&self.multiply(&result, &one)))
+    }
+}
+
+fn less_than<const N: usize>(a: &[u64; N], b: &[u64; N]) -> bool {
+    for i in (0..N).rev() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+    }
+    false
+}
+
+fn subtract<const N: usize>(a: &mut [u64; N], b: &[u64; N]) {
+    let mut borrow = false;
+    for i in 0..N {
+        let (d, b1) = a[i].overflowing_sub(b[i]);
+        let (d, b2) = d.overflowing_sub(u64::from(borrow));
+        a[i] = d;
+        borrow = b1 || b2;
+    }
+}
+
+/// Little-endian limbs; `None` when the value needs more than `N`.
+fn to_limbs<const N: usize>(value: &BigUint) -> Option<[u64; N]> {
+    let bytes = value.to_bytes_le();
+    if bytes.len() > N * 8 {
+        return None;
+    }
+    let mut limbs = [0_u64; N];
+    for (i, chunk) in bytes.chunks(8).enumerate() {
+        let mut word = [0_u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        limbs[i] = u64::from_le_bytes(word);
+    }
+    Some(limbs)
+}
+
+fn from_limbs<const N: usize>(limbs: &[u64; N]) -> BigUint {
+    let bytes: Vec<u8> = limbs.iter().flat_map(|l| l.to_le_bytes()).collect();
+    BigUint::from_bytes_le(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use num_bigint_dig::{RandBigInt, RandPrime};
+
+    use super::*;
+
+    fn agrees_with_general_modpow<const N: usize>(bits: usize) {
+        let mut rng = rsa::rand_core::OsRng;
+        for round in 0..8 {
+            // Primes like the key's, and once an odd composite: Montgomery needs only oddness.
+            let m = if round == 0 {
+                rng.gen_biguint(bits) | BigUint::from(1_u32) | (BigUint::from(1_u32) << (bits - 1))
+            } else {
+                rng.gen_prime(bits)
+            };
+            let modulus = Modulus::<N>::new(&m).unwrap();
+            for exponent in [
+                BigUint::from(0_u32),
+                BigUint::from(1_u32),
+                BigUint::from(65_537_u32),
+                rng.gen_biguint(bits),
+            ] {
+                let base = rng.gen_biguint_below(&m);
+                assert_eq!(
+                    modulus.pow(&base, &exponent).unwrap(),
+                    base.modpow(&exponent, &m),
+                    "{bits}-bit modulus, round {round}"
+                );
+            }
+            let top = &m - BigUint::from(1_u32);
+            assert_eq!(
+                modulus.pow(&top, &BigUint::from(2_u32)).unwrap(),
+                BigUint::from(1_u32)
+            );
+        }
+    }
+
+    #[test]
+    fn matches_the_general_modpow_for_the_key_sizes() {
+        agrees_with_general_modpow::<8>(512);
+        agrees_with_general_modpow::<16>(1024);
+    }
+
+    #[test]
+    fn refuses_even_or_wrongly_sized_moduli() {
+        assert!(Modulus::<8>::new(&(BigUint::from(1_u32) << 511)).is_none());
+        assert!(Modulus::<8>::new(&BigUint::from(7_u32)).is_none());
+        assert!(Modulus::<8>::new(&((BigUint::from(1_u32) << 600) + 1_u32)).is_none());
+    }
+}
