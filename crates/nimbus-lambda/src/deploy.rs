@@ -151,9 +151,21 @@ fn check_native_modules(
 impl Lambda {
     /// Where a function's code with this `CodeSha256` is unpacked.
     pub(crate) fn code_dir(&self, ctx: &RequestContext, name: &str, code_sha256: &str) -> PathBuf {
+        self.unpacked_dir("code", ctx, name, code_sha256)
+    }
+
+    /// Where content of one kind (`code`, `layers`) with this `CodeSha256` is unpacked: one
+    /// directory per digest, so equal content is shared and changed content never stale.
+    pub(crate) fn unpacked_dir(
+        &self,
+        kind: &str,
+        ctx: &RequestContext,
+        name: &str,
+        code_sha256: &str,
+    ) -> PathBuf {
         self.config
             .work_dir
-            .join("code")
+            .join(kind)
             .join(&ctx.account_id)
             .join(&ctx.region)
             .join(name)

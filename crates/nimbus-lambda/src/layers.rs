@@ -230,13 +230,7 @@ impl Lambda {
     /// Where a layer's content with this `CodeSha256` is unpacked; versions with the same
     /// content share it.
     fn layer_dir(&self, ctx: &RequestContext, name: &str, code_sha256: &str) -> PathBuf {
-        self.config
-            .work_dir
-            .join("layers")
-            .join(&ctx.account_id)
-            .join(&ctx.region)
-            .join(name)
-            .join(code::digest_dir_name(code_sha256))
+        self.unpacked_dir("layers", ctx, name, code_sha256)
     }
 
     /// A function's layers, unpacked; their directories in the function's order.
