@@ -102,7 +102,13 @@ def test_failed_install_leaves_the_function_running(tmp_path):
         deadline = time.monotonic() + 5
         messages: list[str] = []
         while time.monotonic() < deadline:
-            events = logs.filter_log_events(logGroupName="/aws/lambda/no-sdk", filterPattern='"managed AWS SDK"')
+            try:
+                events = logs.filter_log_events(logGroupName="/aws/lambda/no-sdk",
+                                                filterPattern='"managed AWS SDK"')
+            except logs.exceptions.ResourceNotFoundException:
+                # The group appears with the function's first batch of log lines.
+                time.sleep(0.1)
+                continue
             messages = [e["message"] for e in events["events"]]
             if messages:
                 break
