@@ -5,6 +5,8 @@
 //! Every commit is one synced transaction, so the latency histogram's `_count` is the number
 //! of fsyncs unless the server also exposes a dedicated fsync counter, which is used when present.
 
+use crate::http_client::{Connection, Endpoint};
+
 /// Cumulative commit counters at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CommitCounters {
@@ -65,6 +67,14 @@ impl CommitActivity {
 }
 
 impl CommitCounters {
+    /// The server's counters now, when it exposes them.
+    pub async fn read(endpoint: &Endpoint) -> Option<Self> {
+        let mut connection = Connection::open(endpoint).await.ok()?;
+        let reply = connection.get("/_nimbus/metrics").await.ok()?;
+        let text = reply.into_success("metrics").ok()?;
+        Self::parse(&String::from_utf8_lossy(&text))
+    }
+
     /// Parses the Prometheus text format; `None` when no commit histogram is present.
     pub fn parse(text: &str) -> Option<Self> {
         let mut counters = CommitCounters::default();

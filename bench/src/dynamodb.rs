@@ -171,14 +171,6 @@ async fn create_table(endpoint: &Endpoint, name: &str, sort: bool) -> Result<()>
     Ok(())
 }
 
-/// The store's group-commit counters, when the server exposes them.
-async fn commit_counters(endpoint: &Endpoint) -> Option<CommitCounters> {
-    let mut connection = Connection::open(endpoint).await.ok()?;
-    let reply = connection.get("/_nimbus/metrics").await.ok()?;
-    let text = reply.into_success("metrics").ok()?;
-    CommitCounters::parse(&String::from_utf8_lossy(&text))
-}
-
 /// "writes per commit / ms per commit" between two snapshots, or "–".
 fn commit_figures(before: Option<CommitCounters>, after: Option<CommitCounters>) -> String {
     let activity = before.zip(after).map(|(b, a)| a.activity_since(&b));
@@ -273,9 +265,9 @@ pub async fn run(binary: &std::path::Path, quick: bool) -> Result<String> {
         for concurrency in CONCURRENCIES {
             eprintln!("{label} at concurrency {concurrency}…");
             let ping = load(&endpoint, Op::Ping, concurrency, duration).await?;
-            let before = commit_counters(&endpoint).await;
+            let before = CommitCounters::read(&endpoint).await;
             let measured = load(&endpoint, op, concurrency, duration).await?;
-            let commits = commit_figures(before, commit_counters(&endpoint).await);
+            let commits = commit_figures(before, CommitCounters::read(&endpoint).await);
             check(&measured, label)?;
             detail.push(format!(
                 "| {label} | {concurrency} | {:.0} | {:.3} | {:.3} | {:.0} | {:.3} | {:.3} | {} | {commits} |",
@@ -355,9 +347,9 @@ pub async fn run(binary: &std::path::Path, quick: bool) -> Result<String> {
 
     eprintln!("hot counter…");
     let ping = load(&endpoint, Op::Ping, 64, duration).await?;
-    let before = commit_counters(&endpoint).await;
+    let before = CommitCounters::read(&endpoint).await;
     let add = load(&endpoint, Op::Add, 64, duration).await?;
-    let commits = commit_figures(before, commit_counters(&endpoint).await);
+    let commits = commit_figures(before, CommitCounters::read(&endpoint).await);
     check(&add, "UpdateItem ADD")?;
     let reply = call(
         &mut Connection::open(&endpoint).await?,

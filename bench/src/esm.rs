@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 
-use crate::function_code::{RUST_FUNCTION_MISSING, rust_function, zip_of};
+use crate::function_code::{RUST_FUNCTION_MISSING, bootstrap_entry, rust_function, zip_of};
 use crate::http_client::{Connection, Endpoint};
 use crate::server_process::ServerProcess;
 use crate::sqs;
@@ -65,7 +65,7 @@ fn handlers() -> Result<Vec<Handler>> {
             label: "Rust (provided.al2023)",
             runtime: "provided.al2023",
             handler: None,
-            files: vec![("bootstrap", std::fs::read(&path)?, 0o755)],
+            files: vec![bootstrap_entry(&path)?],
         }),
         None => eprintln!("{RUST_FUNCTION_MISSING}; skipping Rust"),
     }

@@ -35,10 +35,15 @@ pub(crate) fn rust_function() -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
+/// The zip entry of a `provided` function whose `bootstrap` is `binary`.
+pub(crate) fn bootstrap_entry(binary: &Path) -> Result<(&'static str, Vec<u8>, u32)> {
+    let code = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
+    Ok(("bootstrap", code, 0o755))
+}
+
 /// The zip of a `provided` function whose `bootstrap` is `binary`.
 pub(crate) fn bootstrap_zip(binary: &Path) -> Result<Vec<u8>> {
-    let code = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
-    zip_of(&[("bootstrap", code, 0o755)])
+    zip_of(&[bootstrap_entry(binary)?])
 }
 
 /// Said when the Rust test function has not been built.

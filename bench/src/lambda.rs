@@ -11,7 +11,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use tokio::sync::Barrier;
 
-use crate::function_code::{RUST_FUNCTION_MISSING, rust_function, zip_of};
+use crate::function_code::{RUST_FUNCTION_MISSING, bootstrap_entry, rust_function, zip_of};
 use crate::http_client::{Connection, Endpoint};
 use crate::server_process::ServerProcess;
 use crate::stats::LatencySamples;
@@ -79,7 +79,7 @@ fn echoes() -> Result<Vec<Echo>> {
             label: "Rust (provided.al2023)",
             runtime: "provided.al2023",
             handler: None,
-            files: vec![("bootstrap", std::fs::read(&path)?, 0o755)],
+            files: vec![bootstrap_entry(&path)?],
             bare: vec![path.into_os_string()],
             bare_must_succeed: false,
         }),
@@ -282,8 +282,7 @@ pub async fn run(binary: &Path, quick: bool) -> Result<String> {
         "| Runtime | cold start ms | bare interpreter ms | difference ms |".to_owned(),
         "|---|---|---|---|".to_owned(),
     ];
-    for echo in echoes()? {
-        let echo = &echo;
+    for echo in &echoes()? {
         let name = format!("echo-{}", echo.runtime.replace('.', "-"));
         // A runtime's first function installs its managed AWS SDK once for the data
         // directory; cold starts are measured on a later function, as users meet them.

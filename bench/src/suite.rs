@@ -215,10 +215,7 @@ impl Harness {
     }
 
     async fn commit_counters(&self) -> Option<CommitCounters> {
-        let mut connection = Connection::open(self.endpoint().ok()?).await.ok()?;
-        let reply = connection.get("/_nimbus/metrics").await.ok()?;
-        let text = reply.into_success("metrics").ok()?;
-        CommitCounters::parse(&String::from_utf8_lossy(&text))
+        CommitCounters::read(self.endpoint().ok()?).await
     }
 
     async fn measured_run(

@@ -34,6 +34,18 @@ def throttled_while(slow: threading.Thread, call) -> dict:
     raise AssertionError("never throttled while the slow invoke ran")
 
 
+def single_slot_reporting_to_a_queue(lam, sqs, function: str, queue_name: str) -> str:
+    """Creates `function` (SLOW) with reserved concurrency 1 whose successful events are
+    recorded in a new queue; returns the queue's URL."""
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    create(lam, function, {"app.py": SLOW})
+    lam.put_function_concurrency(FunctionName=function, ReservedConcurrentExecutions=1)
+    lam.put_function_event_invoke_config(FunctionName=function,
+                                         DestinationConfig={"OnSuccess": {"Destination": queue}})
+    return url
+
+
 def test_sync_throttles_carry_the_reason_and_are_counted(lam, nimbus):
     create(lam, "closed", {"app.py": SLOW})
     lam.put_function_concurrency(FunctionName="closed", ReservedConcurrentExecutions=0)
@@ -58,12 +70,7 @@ def test_sync_throttles_carry_the_reason_and_are_counted(lam, nimbus):
 
 
 def test_throttled_events_are_retried_with_backoff(lam, nimbus, sqs, clock):
-    url = sqs.create_queue(QueueName="narrow-successes")["QueueUrl"]
-    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    create(lam, "busy", {"app.py": SLOW})
-    lam.put_function_concurrency(FunctionName="busy", ReservedConcurrentExecutions=1)
-    lam.put_function_event_invoke_config(FunctionName="busy",
-                                         DestinationConfig={"OnSuccess": {"Destination": queue}})
+    url = single_slot_reporting_to_a_queue(lam, sqs, "busy", "narrow-successes")
     invoke_json(lam, "busy", {})  # warm
     slow = hold_slot(nimbus.client("lambda"), "busy", 4)
     # Once a synchronous call is refused, the slot is taken: the event will be throttled too.
@@ -94,12 +101,7 @@ def test_events_beyond_reserved_concurrency_wait_for_a_slot(lam, nimbus, sqs, cl
     """Asynchronous events queue behind the function's reserved concurrency instead of being
     throttled: on the standing test clock a throttled event would wait for its backoff forever,
     so every record arriving proves none was."""
-    url = sqs.create_queue(QueueName="queued-successes")["QueueUrl"]
-    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    create(lam, "single", {"app.py": SLOW})
-    lam.put_function_concurrency(FunctionName="single", ReservedConcurrentExecutions=1)
-    lam.put_function_event_invoke_config(FunctionName="single",
-                                         DestinationConfig={"OnSuccess": {"Destination": queue}})
+    url = single_slot_reporting_to_a_queue(lam, sqs, "single", "queued-successes")
     for n in range(5):
         lam.invoke(FunctionName="single", InvocationType="Event",
                    Payload=json.dumps({"n": n, "s": 0.2}).encode())

@@ -2,8 +2,9 @@
 //! path on the nimbus endpoint that serves the stored zip, so the code can be downloaded
 //! as from AWS's presigned S3 URL.
 
+use std::fmt::Display;
+
 use nimbus_core::RequestContext;
-use nimbus_store::params;
 
 use crate::Lambda;
 use crate::versions::Version;
@@ -13,18 +14,17 @@ pub const CODE_PATH: &str = "lambda-code/";
 
 /// The download URL of a function version's zip (`$LATEST` or a number).
 pub(crate) fn function_code_url(ctx: &RequestContext, name: &str, version: &str) -> String {
-    format!(
-        "{}/_nimbus/{CODE_PATH}function/{}/{}/{name}/{version}",
-        ctx.base_url.trim_end_matches('/'),
-        ctx.account_id,
-        ctx.region
-    )
+    code_url(ctx, "function", name, version)
 }
 
 /// The download URL of a layer version's zip.
 pub(crate) fn layer_code_url(ctx: &RequestContext, name: &str, version: i64) -> String {
+    code_url(ctx, "layer", name, version)
+}
+
+fn code_url(ctx: &RequestContext, kind: &str, name: &str, version: impl Display) -> String {
     format!(
-        "{}/_nimbus/{CODE_PATH}layer/{}/{}/{name}/{version}",
+        "{}/_nimbus/{CODE_PATH}{kind}/{}/{}/{name}/{version}",
         ctx.base_url.trim_end_matches('/'),
         ctx.account_id,
         ctx.region
@@ -40,24 +40,14 @@ impl Lambda {
         };
         let ctx = RequestContext::internal(account, region, "");
         match *kind {
-            "function" => match Version::parse(&version.replace("%24", "$"))? {
-                Version::Latest => self.function_zip(&ctx, name).ok(),
-                Version::Published(n) => self.version_zip(&ctx, name, n).ok(),
-            },
-            "layer" => {
-                let number: i64 = version.parse().ok()?;
-                self.db
-                    .read(|tx| {
-                        tx.query_one(
-                            "SELECT zip FROM lambda_layers WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4",
-                            &params![*account, *region, *name, number],
-                        )?
-                        .map(|row| row.blob(0).map(<[u8]>::to_vec))
-                        .transpose()
-                    })
-                    .ok()
-                    .flatten()
+            "function" => {
+                let version = Version::parse(&version.replace("%24", "$"))?;
+                self.version_code_zip(&ctx, name, version).ok()
             }
+            "layer" => self
+                .layer_zip(&ctx, name, version.parse().ok()?)
+                .ok()
+                .flatten(),
             _ => None,
         }
     }

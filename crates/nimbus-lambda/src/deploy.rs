@@ -198,10 +198,7 @@ impl Lambda {
         // is gone (a new data directory's first start, or an unpack that failed).
         let dir = self.code_dir(ctx, name, &record.code_sha256);
         if !dir.is_dir() {
-            let zip = match version {
-                Version::Latest => self.function_zip(ctx, name)?,
-                Version::Published(n) => self.version_zip(ctx, name, n)?,
-            };
+            let zip = self.version_code_zip(ctx, name, version)?;
             code::unpack_off_runtime(zip, dir.clone())
                 .await
                 .map_err(|_| errors::bad_zip())?;

@@ -4,6 +4,8 @@ use nimbus_core::ServiceError;
 use nimbus_model::lambda::errors;
 use nimbus_store::DbError;
 
+use crate::code::ZipError;
+
 pub fn function_not_found(arn: &str) -> ServiceError {
     errors::resource_not_found_exception(format!("Function not found: {arn}"))
 }
@@ -20,6 +22,18 @@ pub fn revision_mismatch() -> ServiceError {
 
 pub fn invalid(message: impl Into<String>) -> ServiceError {
     errors::invalid_parameter_value_exception(message)
+}
+
+/// Why uploaded code (a function's or a layer's zip) was refused, as AWS words it.
+pub fn zip_refused(err: &ZipError) -> ServiceError {
+    match err {
+        ZipError::TooLarge => invalid("Unzipped size must be smaller than 262144000 bytes"),
+        ZipError::Io(detail) => {
+            tracing::error!(%detail, "unpacking code failed");
+            errors::service_exception("An internal error occurred.")
+        }
+        ZipError::Unreadable | ZipError::UnsafePath(_) => bad_zip(),
+    }
 }
 
 pub fn bad_zip() -> ServiceError {

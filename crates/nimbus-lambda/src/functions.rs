@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use nimbus_core::{RequestContext, ServiceError};
 use nimbus_store::{TxError, params};
 
-use crate::code::{self, ZipError};
+use crate::code;
 use crate::record::{FunctionRecord, function_arn};
 use crate::schema::RECORD_FORMAT;
 use crate::{Lambda, errors};
@@ -15,17 +15,6 @@ use crate::{Lambda, errors};
 pub struct StoredFunction {
     pub record: FunctionRecord,
     pub tags: BTreeMap<String, String>,
-}
-
-fn zip_error(err: &ZipError) -> ServiceError {
-    match err {
-        ZipError::TooLarge => errors::invalid("Unzipped size must be smaller than 262144000 bytes"),
-        ZipError::Io(detail) => {
-            tracing::error!(%detail, "unpacking function code failed");
-            nimbus_model::lambda::errors::service_exception("An internal error occurred.")
-        }
-        ZipError::Unreadable | ZipError::UnsafePath(_) => errors::bad_zip(),
-    }
 }
 
 pub(crate) fn now_iso(lambda: &Lambda) -> String {
@@ -89,7 +78,7 @@ impl Lambda {
                 "Request must be smaller than 70167211 bytes for the CreateFunction operation",
             ));
         }
-        code::check(&zip).map_err(|e| zip_error(&e))?;
+        code::check(&zip).map_err(|e| errors::zip_refused(&e))?;
         record.code_sha256 = code::sha256_base64(&zip);
         record.code_size = i64::try_from(zip.len()).unwrap_or(i64::MAX);
         let zip = self
@@ -129,7 +118,7 @@ impl Lambda {
         let dir = self.code_dir(ctx, name, code_sha256);
         code::unpack_off_runtime(zip, dir)
             .await
-            .map_err(|e| zip_error(&e))
+            .map_err(|e| errors::zip_refused(&e))
     }
 
     /// A function and its tags.
@@ -220,7 +209,7 @@ impl Lambda {
     {
         let new_code = match new_zip {
             Some(zip) => {
-                code::check(&zip).map_err(|e| zip_error(&e))?;
+                code::check(&zip).map_err(|e| errors::zip_refused(&e))?;
                 let sha256 = code::sha256_base64(&zip);
                 Some((self.unpack_new_code(ctx, name, &sha256, zip).await?, sha256))
             }

@@ -7,7 +7,7 @@ use nimbus_core::{RequestContext, ServiceError};
 use nimbus_store::{DbError, Row, TxError, params};
 use serde::{Deserialize, Serialize};
 
-use crate::code::{self, ZipError};
+use crate::code;
 use crate::functions::now_iso;
 use crate::schema::RECORD_FORMAT;
 use crate::{Lambda, errors};
@@ -95,23 +95,12 @@ impl Lambda {
                 "CompatibleRuntimes may list at most 15 runtimes.",
             ));
         }
-        code::check(&zip).map_err(|e| match e {
-            ZipError::TooLarge => {
-                errors::invalid("Unzipped size must be smaller than 262144000 bytes")
-            }
-            _ => errors::bad_zip(),
-        })?;
+        code::check(&zip).map_err(|e| errors::zip_refused(&e))?;
         let code_sha256 = code::sha256_base64(&zip);
         // Unpacked as it arrives, so the first cold start of a function using it finds it.
         let zip = code::unpack_off_runtime(zip, self.layer_dir(ctx, &layer.name, &code_sha256))
             .await
-            .map_err(|e| match e {
-                ZipError::Io(detail) => {
-                    tracing::error!(%detail, "unpacking layer failed");
-                    nimbus_model::lambda::errors::service_exception("An internal error occurred.")
-                }
-                _ => errors::bad_zip(),
-            })?;
+            .map_err(|e| errors::zip_refused(&e))?;
         let (account, region) = (ctx.account_id.clone(), ctx.region.clone());
         let created = now_iso(self);
         self.db.write(move |tx| {
@@ -227,6 +216,23 @@ impl Lambda {
         Ok(())
     }
 
+    /// The stored zip of a layer version.
+    pub(crate) fn layer_zip(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<Vec<u8>>, ServiceError> {
+        self.db.read(|tx| {
+            tx.query_one(
+                "SELECT zip FROM lambda_layers WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4",
+                &params![&ctx.account_id, &ctx.region, name, version],
+            )?
+            .map(|row| row.blob(0).map(<[u8]>::to_vec))
+            .transpose()
+        })
+    }
+
     /// Where a layer's content with this `CodeSha256` is unpacked; versions with the same
     /// content share it.
     fn layer_dir(&self, ctx: &RequestContext, name: &str, code_sha256: &str) -> PathBuf {
@@ -251,15 +257,9 @@ impl Lambda {
             };
             let dir = self.layer_dir(ctx, &name, &record.code_sha256);
             if !dir.is_dir() {
-                let zip = self.db.read(|tx| {
-                    tx.query_one(
-                        "SELECT zip FROM lambda_layers WHERE account = ?1 AND region = ?2 AND name = ?3 AND version = ?4",
-                        &params![&ctx.account_id, &ctx.region, &name, version],
-                    )?
-                    .map(|row| row.blob(0).map(<[u8]>::to_vec))
-                    .transpose()
-                })?;
-                let Some(zip) = zip else { continue };
+                let Some(zip) = self.layer_zip(ctx, &name, version)? else {
+                    continue;
+                };
                 code::unpack_off_runtime(zip, dir.clone())
                     .await
                     .map_err(|_| errors::bad_zip())?;

@@ -50,6 +50,14 @@ fn not_alias_or_version() -> ServiceError {
     errors::invalid("The function resource provided must be an alias or a published version.")
 }
 
+/// The version number a label names, when it names a published version.
+fn published(label: &str) -> Option<u32> {
+    match Version::parse(label) {
+        Some(Version::Published(n)) => Some(n),
+        _ => None,
+    }
+}
+
 pub(crate) fn load_configs(
     tx: &mut dyn Tx,
     account: &str,
@@ -115,10 +123,7 @@ fn provisioned_version(
             let Some(alias) = load_alias(tx, account, region, name, qualifier)? else {
                 return Err(TxError::Abort(names.missing_alias.clone()));
             };
-            match Version::parse(&alias.function_version) {
-                Some(Version::Published(n)) => Ok(n),
-                _ => Err(TxError::Abort(unpublished())),
-            }
+            published(&alias.function_version).ok_or(TxError::Abort(unpublished()))
         }
     }
 }
@@ -394,16 +399,14 @@ impl Lambda {
         })?;
         let mut wanted = BTreeMap::new();
         for config in configs {
-            let version = match Version::parse(&config.qualifier) {
-                Some(Version::Published(n)) => Some(n),
-                Some(Version::Latest) => None,
-                None => aliases
+            // A version number, or the alias's version ($LATEST provisions nothing).
+            let version = if Version::parse(&config.qualifier).is_some() {
+                published(&config.qualifier)
+            } else {
+                aliases
                     .iter()
                     .find(|a| a.name == config.qualifier)
-                    .and_then(|a| match Version::parse(&a.function_version) {
-                        Some(Version::Published(n)) => Some(n),
-                        _ => None,
-                    }),
+                    .and_then(|a| published(&a.function_version))
             };
             if let Some(n) = version {
                 *wanted.entry(n).or_default() +=

@@ -15,23 +15,22 @@ fn count(value: u32) -> Option<i32> {
     i32::try_from(value).ok()
 }
 
-/// The fields every provisioned concurrency answer carries.
-struct Fields {
-    requested: Option<i32>,
-    ready: Option<i32>,
-    status: Option<String>,
-    status_reason: Option<String>,
-    last_modified: Option<String>,
-}
-
-fn fields(report: ProvisionedReport) -> Fields {
-    Fields {
-        requested: count(report.config.requested),
-        ready: count(report.ready),
-        status: Some(report.status.to_owned()),
-        status_reason: report.status_reason,
-        last_modified: Some(report.config.last_modified),
-    }
+/// One of the three answer shapes, which carry the same fields, filled from a report
+/// (plus any `extra` fields, such as a list item's `FunctionArn`).
+macro_rules! answer {
+    ($shape:path, $report:expr $(, $field:ident: $value:expr)*) => {{
+        let report: ProvisionedReport = $report;
+        let ready = count(report.ready);
+        $shape {
+            requested_provisioned_concurrent_executions: count(report.config.requested),
+            available_provisioned_concurrent_executions: ready,
+            allocated_provisioned_concurrent_executions: ready,
+            status: Some(report.status.to_owned()),
+            status_reason: report.status_reason,
+            last_modified: Some(report.config.last_modified),
+            $($field: $value,)*
+        }
+    }};
 }
 
 pub(crate) async fn put(
@@ -48,15 +47,10 @@ pub(crate) async fn put(
             input.provisioned_concurrent_executions,
         )
         .await?;
-    let f = fields(report);
-    Ok(wire::PutProvisionedConcurrencyConfigResponse {
-        requested_provisioned_concurrent_executions: f.requested,
-        available_provisioned_concurrent_executions: f.ready,
-        allocated_provisioned_concurrent_executions: f.ready,
-        status: f.status,
-        status_reason: f.status_reason,
-        last_modified: f.last_modified,
-    })
+    Ok(answer!(
+        wire::PutProvisionedConcurrencyConfigResponse,
+        report
+    ))
 }
 
 pub(crate) async fn get(
@@ -68,15 +62,10 @@ pub(crate) async fn get(
     let report = lambda
         .get_provisioned(ctx, &reference.name, reference.qualifier.as_deref())
         .await?;
-    let f = fields(report);
-    Ok(wire::GetProvisionedConcurrencyConfigResponse {
-        requested_provisioned_concurrent_executions: f.requested,
-        available_provisioned_concurrent_executions: f.ready,
-        allocated_provisioned_concurrent_executions: f.ready,
-        status: f.status,
-        status_reason: f.status_reason,
-        last_modified: f.last_modified,
-    })
+    Ok(answer!(
+        wire::GetProvisionedConcurrencyConfigResponse,
+        report
+    ))
 }
 
 pub(crate) async fn delete(
@@ -103,9 +92,9 @@ pub(crate) async fn list(
             format!(
                 "1 validation error detected: Value '{max}' at 'maxItems' failed to satisfy constraint: Member must have value {}",
                 if max < 1 {
-                    "greater than or equal to 1"
+                    "greater than or equal to 1".to_owned()
                 } else {
-                    "less than or equal to 50"
+                    format!("less than or equal to {MAX_PAGE}")
                 }
             ),
         ));
@@ -115,23 +104,14 @@ pub(crate) async fn list(
             ctx,
             name,
             input.marker.as_deref(),
-            usize::try_from(max).unwrap_or(50),
+            usize::try_from(max).unwrap_or_default(),
         )
         .await?;
     let items = reports
         .into_iter()
         .map(|report| {
             let arn = qualified_arn(ctx, name, &report.config.qualifier);
-            let f = fields(report);
-            wire::ProvisionedConcurrencyConfigListItem {
-                function_arn: Some(arn),
-                requested_provisioned_concurrent_executions: f.requested,
-                available_provisioned_concurrent_executions: f.ready,
-                allocated_provisioned_concurrent_executions: f.ready,
-                status: f.status,
-                status_reason: f.status_reason,
-                last_modified: f.last_modified,
-            }
+            answer!(wire::ProvisionedConcurrencyConfigListItem, report, function_arn: Some(arn))
         })
         .collect();
     Ok(wire::ListProvisionedConcurrencyConfigsResponse {

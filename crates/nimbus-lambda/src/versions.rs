@@ -225,6 +225,19 @@ impl Lambda {
     }
 
     /// The zip of a published version.
+    /// The stored zip of `$LATEST` or of a published version.
+    pub(crate) fn version_code_zip(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        version: Version,
+    ) -> Result<Vec<u8>, ServiceError> {
+        match version {
+            Version::Latest => self.function_zip(ctx, name),
+            Version::Published(n) => self.version_zip(ctx, name, n),
+        }
+    }
+
     pub fn version_zip(
         &self,
         ctx: &RequestContext,

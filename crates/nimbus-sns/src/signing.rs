@@ -60,9 +60,11 @@ impl Signer {
             }
             Ok(found)
         })?;
-        let key = match stored.as_slice() {
-            [Some(pkcs8), _, Some(_)] => RsaPrivateKey::from_pkcs8_der(pkcs8).map_err(engine)?,
-            [None, Some(primes), Some(_)] => decode_primes(primes)?,
+        let (key, cert_der) = match stored.as_slice() {
+            [Some(pkcs8), _, Some(cert)] => {
+                (RsaPrivateKey::from_pkcs8_der(pkcs8).map_err(engine)?, cert)
+            }
+            [None, Some(primes), Some(cert)] => (decode_primes(primes)?, cert),
             _ => {
                 let (primes, cert_der) = tokio::task::spawn_blocking(generate)
                     .await
@@ -85,7 +87,6 @@ impl Signer {
                 return Box::pin(Self::load_or_create(store)).await;
             }
         };
-        let cert_der = stored[2].as_deref().unwrap_or_default();
         Ok(Signer {
             key: PrivateKey::new(&key).ok_or_else(|| engine("inconsistent key"))?,
             certificate_pem: pem("CERTIFICATE", cert_der),

@@ -121,6 +121,17 @@ async fn create_table(client: &Client, name: &str) -> String {
         .to_owned()
 }
 
+/// An unconditional PutItem that must succeed.
+async fn put(client: &Client, table: &str, item: HashMap<String, AttributeValue>) {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("PutItem");
+}
+
 // ---- tests -----------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -251,17 +262,12 @@ async fn query_pages_through_a_partition() {
     create_table(&client, "events").await;
     for sk in 0..25 {
         let partition = if sk % 5 == 4 { "other" } else { "user-1" };
-        client
-            .put_item()
-            .table_name("events")
-            .set_item(Some(item([
-                ("pk", s(partition)),
-                ("sk", n(&sk.to_string())),
-                ("body", s(&"x".repeat(100))),
-            ])))
-            .send()
-            .await
-            .expect("PutItem");
+        let event = item([
+            ("pk", s(partition)),
+            ("sk", n(&sk.to_string())),
+            ("body", s(&"x".repeat(100))),
+        ]);
+        put(&client, "events", event).await;
     }
 
     // By hand: each page holds at most Limit items and names where the next one starts.
@@ -331,13 +337,7 @@ async fn cancelled_transaction_names_the_reason_for_each_item() {
     let client = dynamodb(&nimbus);
     create_table(&client, "accounts").await;
     let alice = item([("pk", s("alice")), ("sk", n("0")), ("balance", n("10"))]);
-    client
-        .put_item()
-        .table_name("accounts")
-        .set_item(Some(alice.clone()))
-        .send()
-        .await
-        .expect("PutItem");
+    put(&client, "accounts", alice.clone()).await;
 
     let put_bob = TransactWriteItem::builder()
         .put(
@@ -428,17 +428,12 @@ async fn stream_records_follow_writes() {
     let streams = streams(&nimbus);
     let arn = create_table(&client, "audit").await;
     let key = item([("pk", s("doc")), ("sk", n("1"))]);
-    client
-        .put_item()
-        .table_name("audit")
-        .set_item(Some(item([
-            ("pk", s("doc")),
-            ("sk", n("1")),
-            ("v", n("1")),
-        ])))
-        .send()
-        .await
-        .expect("PutItem");
+    put(
+        &client,
+        "audit",
+        item([("pk", s("doc")), ("sk", n("1")), ("v", n("1"))]),
+    )
+    .await;
     client
         .update_item()
         .table_name("audit")

@@ -38,35 +38,75 @@ pub(super) struct Changes {
     pub filters: Option<wire::FilterCriteria>,
 }
 
-/// Parameters that only stream, Kafka or MQ sources take; AWS refuses them for SQS.
-/// Parameters of Kafka, MQ and DocumentDB sources, refused for queues and streams alike.
+/// Presence of the parameters a Create and an Update request both name alike, as
+/// `(name, given)` pairs for [`refuse_unsupported`]: `stream` those only stream sources take,
+/// `broker` those of Kafka, MQ and DocumentDB sources.
+macro_rules! given {
+    (stream $input:expr) => {
+        [
+            (
+                "ParallelizationFactor",
+                $input.parallelization_factor.is_some(),
+            ),
+            (
+                "BisectBatchOnFunctionError",
+                $input.bisect_batch_on_function_error.is_some(),
+            ),
+            (
+                "MaximumRecordAgeInSeconds",
+                $input.maximum_record_age_in_seconds.is_some(),
+            ),
+            (
+                "MaximumRetryAttempts",
+                $input.maximum_retry_attempts.is_some(),
+            ),
+            (
+                "TumblingWindowInSeconds",
+                $input.tumbling_window_in_seconds.is_some(),
+            ),
+            ("DestinationConfig", $input.destination_config.is_some()),
+        ]
+    };
+    (broker $input:expr) => {
+        [
+            (
+                "SourceAccessConfigurations",
+                $input.source_access_configurations.is_some(),
+            ),
+            (
+                "AmazonManagedKafkaEventSourceConfig",
+                $input.amazon_managed_kafka_event_source_config.is_some(),
+            ),
+            (
+                "SelfManagedKafkaEventSourceConfig",
+                $input.self_managed_kafka_event_source_config.is_some(),
+            ),
+            (
+                "DocumentDBEventSourceConfig",
+                $input.document_db_event_source_config.is_some(),
+            ),
+        ]
+    };
+}
+pub(super) use given;
+
+/// Parameters of Kafka, MQ and DocumentDB sources in a create, refused for queues and
+/// streams alike.
 pub(super) fn broker_parameters(
     input: &wire::CreateEventSourceMappingRequest,
-) -> [(&'static str, bool); 7] {
-    [
+) -> Vec<(&'static str, bool)> {
+    let [access, rest @ ..] = given!(broker input);
+    let mut given = vec![
         ("Topics", input.topics.is_some()),
         ("Queues", input.queues.is_some()),
-        (
-            "SourceAccessConfigurations",
-            input.source_access_configurations.is_some(),
-        ),
+        access,
         (
             "SelfManagedEventSource",
             input.self_managed_event_source.is_some(),
         ),
-        (
-            "AmazonManagedKafkaEventSourceConfig",
-            input.amazon_managed_kafka_event_source_config.is_some(),
-        ),
-        (
-            "SelfManagedKafkaEventSourceConfig",
-            input.self_managed_kafka_event_source_config.is_some(),
-        ),
-        (
-            "DocumentDBEventSourceConfig",
-            input.document_db_event_source_config.is_some(),
-        ),
-    ]
+    ];
+    given.extend(rest);
+    given
 }
 
 /// How AWS names each kind of source in its refusals.
@@ -81,30 +121,6 @@ pub(super) fn refuse_unsupported(source: &str, given: &[(&str, bool)]) -> Result
         ))),
         None => Ok(()),
     }
-}
-
-/// The broker parameters an update may carry, refused for queues and streams alike.
-pub(super) fn broker_update_parameters(
-    input: &wire::UpdateEventSourceMappingRequest,
-) -> [(&'static str, bool); 4] {
-    [
-        (
-            "SourceAccessConfigurations",
-            input.source_access_configurations.is_some(),
-        ),
-        (
-            "AmazonManagedKafkaEventSourceConfig",
-            input.amazon_managed_kafka_event_source_config.is_some(),
-        ),
-        (
-            "SelfManagedKafkaEventSourceConfig",
-            input.self_managed_kafka_event_source_config.is_some(),
-        ),
-        (
-            "DocumentDBEventSourceConfig",
-            input.document_db_event_source_config.is_some(),
-        ),
-    ]
 }
 
 /// What every update of a mapping starts with: a mapping being deleted cannot change, and a
@@ -297,29 +313,9 @@ impl Lambda {
                     "StartingPositionTimestamp",
                     input.starting_position_timestamp.is_some(),
                 ),
-                (
-                    "ParallelizationFactor",
-                    input.parallelization_factor.is_some(),
-                ),
-                (
-                    "BisectBatchOnFunctionError",
-                    input.bisect_batch_on_function_error.is_some(),
-                ),
-                (
-                    "MaximumRecordAgeInSeconds",
-                    input.maximum_record_age_in_seconds.is_some(),
-                ),
-                (
-                    "MaximumRetryAttempts",
-                    input.maximum_retry_attempts.is_some(),
-                ),
-                (
-                    "TumblingWindowInSeconds",
-                    input.tumbling_window_in_seconds.is_some(),
-                ),
-                ("DestinationConfig", input.destination_config.is_some()),
             ],
         )?;
+        refuse_unsupported(SQS_SOURCE, &given!(stream input))?;
         refuse_unsupported(SQS_SOURCE, &broker_parameters(&input))?;
         let function_arn = resolve_function(self, ctx, &input.function_name)?;
         let queue = self.check_queue(&source_arn).await?;
@@ -424,33 +420,8 @@ impl Lambda {
         if record.stream.is_some() {
             return self.update_stream_mapping(ctx, record, input).await;
         }
-        refuse_unsupported(
-            SQS_SOURCE,
-            &[
-                (
-                    "ParallelizationFactor",
-                    input.parallelization_factor.is_some(),
-                ),
-                (
-                    "BisectBatchOnFunctionError",
-                    input.bisect_batch_on_function_error.is_some(),
-                ),
-                (
-                    "MaximumRecordAgeInSeconds",
-                    input.maximum_record_age_in_seconds.is_some(),
-                ),
-                (
-                    "MaximumRetryAttempts",
-                    input.maximum_retry_attempts.is_some(),
-                ),
-                (
-                    "TumblingWindowInSeconds",
-                    input.tumbling_window_in_seconds.is_some(),
-                ),
-                ("DestinationConfig", input.destination_config.is_some()),
-            ],
-        )?;
-        refuse_unsupported(SQS_SOURCE, &broker_update_parameters(&input))?;
+        refuse_unsupported(SQS_SOURCE, &given!(stream input))?;
+        refuse_unsupported(SQS_SOURCE, &given!(broker input))?;
         begin_update(self, ctx, &mut record, input.function_name.as_deref())?;
         let queue = self.check_queue(&record.source_arn).await?;
         let changes = Changes {

@@ -7,8 +7,8 @@ use nimbus_core::{RequestContext, ServiceError};
 use nimbus_model::lambda as wire;
 
 use super::api::{
-    Changes, STREAMS_SOURCE, apply, begin_update, broker_parameters, broker_update_parameters,
-    refuse_unsupported, resolve_function,
+    Changes, STREAMS_SOURCE, apply, begin_update, broker_parameters, given, refuse_unsupported,
+    resolve_function,
 };
 use super::stream_api::{self, StreamChanges};
 use super::{MappingRecord, MappingState, StreamSettings};
@@ -99,7 +99,7 @@ impl Lambda {
         mut record: MappingRecord,
         input: wire::UpdateEventSourceMappingRequest,
     ) -> Result<MappingRecord, ServiceError> {
-        refuse_unsupported(STREAMS_SOURCE, &broker_update_parameters(&input))?;
+        refuse_unsupported(STREAMS_SOURCE, &given!(broker input))?;
         begin_update(self, ctx, &mut record, input.function_name.as_deref())?;
         let changes = Changes {
             batch_size: input.batch_size,
