@@ -7,6 +7,7 @@
 //! acknowledged only after the transaction holding its write is committed and, on disk,
 //! fsync'd. Reads use a small pool of read-only connections.
 
+mod checkpointer;
 mod error;
 mod service_store;
 mod sqlite;

@@ -85,7 +85,8 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| DbError::Engine(format!("{}: {e}", dir.display())))?;
         }
-        let writer_conn = open_connection(&path, durable, false)?;
+        let mut writer_conn = open_connection(&path, durable, false)?;
+        crate::checkpointer::start(&mut writer_conn, open_connection(&path, durable, false)?)?;
         let readers = (0..READERS)
             .map(|_| open_connection(&path, durable, true).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;

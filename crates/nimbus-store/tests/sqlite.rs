@@ -91,3 +91,45 @@ async fn in_memory_store_leaves_no_files() {
     assert_eq!(store.synchronous_mode().await.unwrap(), 0);
     store.close().await;
 }
+
+/// The log is copied into the database file by the checkpointing thread while the store is
+/// open, not only when it closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_checkpointed_while_open() {
+    let path = temp_dir().join("nimbus.sqlite");
+    let store = Store::open(StoreConfig {
+        path: Some(path.clone()),
+    })
+    .await
+    .unwrap();
+    store
+        .write(|tx| -> Result<(), TxError<()>> {
+            tx.execute("CREATE TABLE t (v BLOB)", &[])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    // 1,500 commits of one 8 KB row each: well past the 1,000-page log threshold.
+    for _ in 0..1500 {
+        store
+            .write(|tx| -> Result<(), TxError<()>> {
+                tx.execute("INSERT INTO t VALUES (?1)", &params![vec![7_u8; 8192]])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let size = std::fs::metadata(&path).unwrap().len();
+        if size > 4 * 1024 * 1024 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "database file still {size} bytes: the log was never checkpointed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    store.close().await;
+}

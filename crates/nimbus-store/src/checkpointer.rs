@@ -1,0 +1,40 @@
+//! Checkpoints the write-ahead log on a thread of its own. SQLite's automatic checkpoint runs
+//! inside the committing connection, so every thousandth commit would make the single writer
+//! copy the log into the database file and fsync it while the callers of the next batch wait.
+
+use std::sync::mpsc;
+
+use rusqlite::Connection;
+use rusqlite::wal::CheckpointMode;
+
+use crate::DbError;
+
+/// Log size, in pages, past which a commit asks for a checkpoint (SQLite's own default).
+const CHECKPOINT_PAGES: i32 = 1000;
+
+/// Hands the writer's commits to a checkpointing thread: after a commit that leaves the log at
+/// `CHECKPOINT_PAGES` or more, the thread runs a passive checkpoint, which never blocks the
+/// writer or the readers. The thread stops when the writer connection is dropped.
+pub fn start(writer: &mut Connection, checkpoint_conn: Connection) -> Result<(), DbError> {
+    // One pending request is enough: a checkpoint copies every frame committed before it.
+    let (wake, requests) = mpsc::sync_channel::<()>(1);
+    writer.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
+        if pages >= CHECKPOINT_PAGES {
+            let _ = wake.try_send(());
+        }
+        Ok(())
+    }))?;
+    std::thread::Builder::new()
+        .name("nimbus-store-checkpoint".into())
+        .spawn(move || {
+            while requests.recv().is_ok() {
+                if let Err(err) =
+                    checkpoint_conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE)
+                {
+                    tracing::warn!(err = %DbError::from(err), "checkpoint failed");
+                }
+            }
+        })
+        .map_err(|e| DbError::Engine(e.to_string()))?;
+    Ok(())
+}
