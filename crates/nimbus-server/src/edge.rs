@@ -2,7 +2,11 @@
 //! call (isolated so a panic becomes a 500), encoding, metrics.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -13,7 +17,7 @@ use hyper::body::Incoming;
 use nimbus_core::{RequestContext, ServiceError, ids};
 use nimbus_protocol::{
     Identified, IdentifyError, Protocol, WireRequest, WireResponse, decode_request, encode_error,
-    encode_error_for, encode_response, identify,
+    encode_error_for, encode_rendered_response, encode_response, identify,
 };
 
 use crate::EdgeState;
@@ -224,7 +228,7 @@ async fn call_service(
     id: &Identified,
     ctx: RequestContext,
     input: serde_json::Value,
-) -> Result<serde_json::Value, ServiceError> {
+) -> Result<Answer, ServiceError> {
     let Some(service) = state.service(id.service.name).cloned() else {
         tracing::error!(
             service = id.service.name,
@@ -233,25 +237,51 @@ async fn call_service(
         return Err(ServiceError::internal());
     };
     let operation = id.operation.name;
-    let task = tokio::spawn(async move { service.call(&ctx, operation, input).await });
-    match task.await {
-        Ok(outcome) => outcome,
-        Err(err) => {
-            tracing::error!(service = id.service.name, operation, %err, "service call failed");
-            Err(ServiceError::internal())
-        }
+    if matches!(id.protocol, Protocol::AwsJson10 | Protocol::AwsJson11)
+        && let Some(rendered) = service.call_rendered(&ctx, operation, &input)
+    {
+        return rendered.map(Answer::Rendered);
     }
+    let mut call: Pin<Box<dyn Future<Output = _> + Send>> =
+        Box::pin(async move { service.call(&ctx, operation, input).await });
+    // Most operations finish without waiting (reads, validation errors): poll once here and
+    // spawn only what still has to wait, which saves a task per request.
+    let first = std::future::poll_fn(|cx| {
+        Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
+            call.as_mut().poll(cx)
+        })))
+    })
+    .await;
+    let outcome = match first {
+        Ok(Poll::Ready(outcome)) => Ok(outcome.map(Answer::Output)),
+        Ok(Poll::Pending) => tokio::spawn(call)
+            .await
+            .map(|outcome| outcome.map(Answer::Output))
+            .map_err(|e| e.to_string()),
+        Err(_) => Err("panicked".to_owned()),
+    };
+    outcome.unwrap_or_else(|err| {
+        tracing::error!(service = id.service.name, operation, %err, "service call failed");
+        Err(ServiceError::internal())
+    })
+}
+
+/// A service's success: its output, or the JSON body it rendered itself.
+enum Answer {
+    Output(serde_json::Value),
+    Rendered(Vec<u8>),
 }
 
 fn finish(
     state: &EdgeState,
     id: &Identified,
     started: Instant,
-    outcome: Result<serde_json::Value, ServiceError>,
+    outcome: Result<Answer, ServiceError>,
     request_id: &str,
 ) -> HttpResponse {
     let (wire, error_code) = match outcome {
-        Ok(output) => (encode_response(id, output, request_id), None),
+        Ok(Answer::Output(output)) => (encode_response(id, output, request_id), None),
+        Ok(Answer::Rendered(body)) => (encode_rendered_response(id, body, request_id), None),
         Err(err) => {
             if err.status >= 500 {
                 tracing::warn!(%err, request_id, operation = id.operation.name, "server error");

@@ -61,6 +61,10 @@ impl Service for TestService {
                     if let Some(ms) = name.strip_prefix("slow-").and_then(|ms| ms.parse().ok()) {
                         tokio::time::sleep(Duration::from_millis(ms)).await;
                     }
+                    if name == "panic-after-waiting" {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        panic!("test service asked to panic after waiting");
+                    }
                     Ok(json!({
                         "QueueUrl": format!("{}/{}/{}/{name}", ctx.base_url, ctx.region, ctx.account_id)
                     }))

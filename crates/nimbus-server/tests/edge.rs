@@ -64,13 +64,17 @@ async fn service_errors_and_panics_become_aws_errors_and_the_server_lives_on() {
     assert_eq!(missing.status, 400);
     assert!(missing.text().contains("QueueDoesNotExist"));
 
-    let panicked = server.call("GetQueueUrl", r#"{"QueueName":"panic"}"#).await;
-    assert_eq!(panicked.status, 500);
-    assert!(
-        panicked.text().contains("InternalFailure"),
-        "{}",
-        panicked.text()
-    );
+    // A panic before the operation first waits, and one after.
+    for name in ["panic", "panic-after-waiting"] {
+        let body = format!(r#"{{"QueueName":"{name}"}}"#);
+        let panicked = server.call("GetQueueUrl", &body).await;
+        assert_eq!(panicked.status, 500);
+        assert!(
+            panicked.text().contains("InternalFailure"),
+            "{}",
+            panicked.text()
+        );
+    }
 
     assert_eq!(server.call("ListQueues", "{}").await.status, 200);
 }
