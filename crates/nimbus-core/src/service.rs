@@ -23,6 +23,18 @@ pub trait Service: Send + Sync + 'static {
         input: serde_json::Value,
     ) -> BoxFuture<'a, Result<serde_json::Value, ServiceError>>;
 
+    /// Answers an awsJson request whose output the service can write out directly (an item
+    /// kept in its wire form, say), sparing the parse and re-render of a JSON value. `None`
+    /// sends the request through `call`.
+    fn call_rendered(
+        &self,
+        _ctx: &RequestContext,
+        _operation: &str,
+        _input: &serde_json::Value,
+    ) -> Option<Result<Vec<u8>, ServiceError>> {
+        None
+    }
+
     /// Wipes all state of this service (all accounts and regions), for `POST /_nimbus/reset`.
     fn reset(&self) -> BoxFuture<'_, Result<(), ServiceError>>;
 }

@@ -200,6 +200,40 @@ impl Dynamodb {
     }
 
     pub fn get_item(&self, ctx: &RequestContext, input: &Value) -> Result<Value, ServiceError> {
+        match self.look_up_item(ctx, input)? {
+            Found::Stored(None) => Ok(Value::Object(Map::new())),
+            Found::Stored(Some(bytes)) => {
+                let item: Value =
+                    serde_json::from_slice(&bytes).map_err(|_| ServiceError::internal())?;
+                Ok(serde_json::json!({ "Item": item }))
+            }
+            Found::Built(output) => Ok(output),
+        }
+    }
+
+    /// GetItem's body written straight from the stored item, when the request asks for the
+    /// whole item and no consumed capacity (the common case).
+    pub fn get_item_rendered(
+        &self,
+        ctx: &RequestContext,
+        input: &Value,
+    ) -> Result<Vec<u8>, ServiceError> {
+        match self.look_up_item(ctx, input)? {
+            Found::Stored(None) => Ok(b"{}".to_vec()),
+            Found::Stored(Some(bytes)) => {
+                let mut body = Vec::with_capacity(bytes.len() + 9);
+                body.extend_from_slice(b"{\"Item\":");
+                body.extend_from_slice(&bytes);
+                body.push(b'}');
+                Ok(body)
+            }
+            Found::Built(output) => {
+                serde_json::to_vec(&output).map_err(|_| ServiceError::internal())
+            }
+        }
+    }
+
+    fn look_up_item(&self, ctx: &RequestContext, input: &Value) -> Result<Found, ServiceError> {
         let (table, _, key) = self.keyed_item(ctx, input)?;
         let mut params = request::params(input)?;
         let projection = request::projection(input, &mut params)?;
@@ -207,23 +241,20 @@ impl Dynamodb {
         let report = Report::of(input);
         let consistent = request::bool_field(input, "ConsistentRead");
         let stored = self.db.read(|tx| rows::get_item(tx, table.id, &key))?;
+        if projection.is_none() && report == Report::None {
+            // The stored form is the wire form.
+            return Ok(Found::Stored(stored));
+        }
         let mut out = Map::new();
         let mut size = 0;
         if let Some(bytes) = stored {
-            if projection.is_none() && report == Report::None {
-                // The stored form is the wire form: hand it back without rebuilding it.
-                let value: Value =
-                    serde_json::from_slice(&bytes).map_err(|_| ServiceError::internal())?;
-                out.insert("Item".into(), value);
-            } else {
-                let item = decode(&bytes).map_err(|e| errors::internal(&e))?;
-                size = item_size(&item);
-                let item = match &projection {
-                    Some(p) => p.apply(&item),
-                    None => item,
-                };
-                out.insert("Item".into(), item_to_json(&item));
-            }
+            let item = decode(&bytes).map_err(|e| errors::internal(&e))?;
+            size = item_size(&item);
+            let item = match &projection {
+                Some(p) => p.apply(&item),
+                None => item,
+            };
+            out.insert("Item".into(), item_to_json(&item));
         }
         let consumed = Consumed {
             table: read_units(size, consistent),
@@ -232,8 +263,15 @@ impl Dynamodb {
         if let Some(consumed) = consumed.to_json(report, &table.meta.name, "ReadCapacityUnits") {
             out.insert("ConsumedCapacity".into(), consumed);
         }
-        Ok(Value::Object(out))
+        Ok(Found::Built(Value::Object(out)))
     }
+}
+
+/// What GetItem found: the stored item as it is, or the answer built from it (projected,
+/// with consumed capacity).
+enum Found {
+    Stored(Option<Vec<u8>>),
+    Built(Value),
 }
 
 /// `UpdateExpression` or legacy `AttributeUpdates`; `None` when the request has neither.

@@ -52,6 +52,15 @@ impl Service for DynamodbService {
         Box::pin(self.run(ctx, operation, input))
     }
 
+    fn call_rendered(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        input: &Value,
+    ) -> Option<Result<Vec<u8>, ServiceError>> {
+        (operation == "GetItem").then(|| self.0.get_item_rendered(ctx, input))
+    }
+
     fn reset(&self) -> BoxFuture<'_, Result<(), ServiceError>> {
         Box::pin(self.0.reset())
     }

@@ -27,6 +27,11 @@ pub fn encode(protocol: Protocol, output: &Value, request_id: &str) -> WireRespo
         Value::Null => b"{}".to_vec(),
         other => serde_json::to_vec(other).unwrap_or_else(|_| b"{}".to_vec()),
     };
+    encode_rendered(protocol, body, request_id)
+}
+
+/// A success whose JSON body the service has already written.
+pub fn encode_rendered(protocol: Protocol, body: Vec<u8>, request_id: &str) -> WireResponse {
     WireResponse {
         status: 200,
         headers: vec![

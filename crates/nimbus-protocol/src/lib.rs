@@ -101,6 +101,12 @@ pub fn encode_response(
     }
 }
 
+/// Renders a success whose JSON body the service wrote itself (`Service::call_rendered`);
+/// only awsJson operations are answered this way.
+pub fn encode_rendered_response(id: &Identified, body: Vec<u8>, request_id: &str) -> WireResponse {
+    json::encode_rendered(id.protocol, body, request_id)
+}
+
 /// Renders an error of a known operation.
 pub fn encode_error(id: &Identified, err: &ServiceError, request_id: &str) -> WireResponse {
     encode_error_for(id.protocol, Some(id.service), err, request_id)
