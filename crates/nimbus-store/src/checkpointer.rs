@@ -11,15 +11,25 @@ use crate::DbError;
 
 /// Log size, in pages, past which a commit asks for a checkpoint (SQLite's own default).
 const CHECKPOINT_PAGES: i32 = 1000;
+/// Log size past which the writer checkpoints itself. Under steady writes the log is never
+/// fully copied between two commits, so it would never restart from its beginning and would
+/// grow without end; the writer's own checkpoint copies what the thread has not (little, as
+/// the thread copies most) and lets the next commit restart the log.
+const WRITER_CHECKPOINT_PAGES: i32 = 4 * CHECKPOINT_PAGES;
 
 /// Hands the writer's commits to a checkpointing thread: after a commit that leaves the log at
 /// `CHECKPOINT_PAGES` or more, the thread runs a passive checkpoint, which never blocks the
-/// writer or the readers. The thread stops when the writer connection is dropped.
+/// writer or the readers; past `WRITER_CHECKPOINT_PAGES` the writer checkpoints itself. The
+/// thread stops when the writer connection is dropped.
 pub fn start(writer: &mut Connection, checkpoint_conn: Connection) -> Result<(), DbError> {
     // One pending request is enough: a checkpoint copies every frame committed before it.
     let (wake, requests) = mpsc::sync_channel::<()>(1);
-    writer.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
-        if pages >= CHECKPOINT_PAGES {
+    writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
+        if pages >= WRITER_CHECKPOINT_PAGES {
+            if let Err(err) = wal.checkpoint_v2(CheckpointMode::PASSIVE) {
+                tracing::warn!(err = %DbError::from(err), "checkpoint failed");
+            }
+        } else if pages >= CHECKPOINT_PAGES {
             let _ = wake.try_send(());
         }
         Ok(())

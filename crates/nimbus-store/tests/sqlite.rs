@@ -29,6 +29,14 @@ async fn on_disk(observer: Arc<CountingObserver>) -> Store {
         .unwrap()
 }
 
+async fn open_at(path: &std::path::Path) -> Store {
+    Store::open(StoreConfig {
+        path: Some(path.to_path_buf()),
+    })
+    .await
+    .unwrap()
+}
+
 async fn in_memory(observer: Arc<CountingObserver>) -> Store {
     Store::open_observed(StoreConfig { path: None }, observer)
         .await
@@ -56,11 +64,7 @@ async fn conformance_in_memory() {
 #[tokio::test]
 async fn on_disk_commits_are_fsynced_and_survive_reopen() {
     let path = temp_dir().join("nimbus.sqlite");
-    let store = Store::open(StoreConfig {
-        path: Some(path.clone()),
-    })
-    .await
-    .unwrap();
+    let store = open_at(&path).await;
     assert!(store.is_durable());
     assert_eq!(
         store.synchronous_mode().await.unwrap(),
@@ -77,7 +81,7 @@ async fn on_disk_commits_are_fsynced_and_survive_reopen() {
         .unwrap();
     // No close: the process "dies" here; the commit must already be in the file.
     drop(store);
-    let reopened = Store::open(StoreConfig { path: Some(path) }).await.unwrap();
+    let reopened = open_at(&path).await;
     let v = reopened
         .read(|tx| tx.query_one("SELECT v FROM t", &[])?.unwrap().i64(0))
         .unwrap();
@@ -97,11 +101,7 @@ async fn in_memory_store_leaves_no_files() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_is_checkpointed_while_open() {
     let path = temp_dir().join("nimbus.sqlite");
-    let store = Store::open(StoreConfig {
-        path: Some(path.clone()),
-    })
-    .await
-    .unwrap();
+    let store = open_at(&path).await;
     store
         .write(|tx| -> Result<(), TxError<()>> {
             tx.execute("CREATE TABLE t (v BLOB)", &[])?;
@@ -131,5 +131,48 @@ async fn the_log_is_checkpointed_while_open() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    store.close().await;
+}
+
+/// Under writes that never pause, the log still restarts from its beginning instead of growing
+/// with everything written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_stays_bounded_under_steady_writes() {
+    let path = temp_dir().join("nimbus.sqlite");
+    let store = open_at(&path).await;
+    store
+        .write(|tx| -> Result<(), TxError<()>> {
+            tx.execute("CREATE TABLE t (v BLOB)", &[])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    // 64 writers × 100 rows of 8 KB: about 52 MB written, 13,000 pages.
+    let writers: Vec<_> = (0..64)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..100 {
+                    store
+                        .write(|tx| -> Result<(), TxError<()>> {
+                            tx.execute("INSERT INTO t VALUES (?1)", &params![vec![7_u8; 8192]])?;
+                            Ok(())
+                        })
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let mut wal = path.clone().into_os_string();
+    wal.push("-wal");
+    let wal_size = std::fs::metadata(&wal).unwrap().len();
+    assert!(
+        wal_size < 32 * 1024 * 1024,
+        "the log grew to {wal_size} bytes"
+    );
     store.close().await;
 }
