@@ -96,10 +96,8 @@ async fn in_memory_store_leaves_no_files() {
     store.close().await;
 }
 
-/// The log is copied into the database file by the checkpointing thread while the store is
-/// open, not only when it closes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_log_is_checkpointed_while_open() {
+/// A store on disk with an empty table `t` of blobs; the database file's path.
+async fn store_with_blob_table() -> (std::path::PathBuf, Store) {
     let path = temp_dir().join("nimbus.sqlite");
     let store = open_at(&path).await;
     store
@@ -109,15 +107,28 @@ async fn the_log_is_checkpointed_while_open() {
         })
         .await
         .unwrap();
+    (path, store)
+}
+
+/// One commit of one 8 KB row into `t`: two pages of the log.
+async fn insert_8_kib_row(store: &Store) {
+    store
+        .write(|tx| -> Result<(), TxError<()>> {
+            tx.execute("INSERT INTO t VALUES (?1)", &params![vec![7_u8; 8192]])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+/// The log is copied into the database file by the checkpointing thread while the store is
+/// open, not only when it closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_checkpointed_while_open() {
+    let (path, store) = store_with_blob_table().await;
     // 1,500 commits of one 8 KB row each: well past the 1,000-page log threshold.
     for _ in 0..1500 {
-        store
-            .write(|tx| -> Result<(), TxError<()>> {
-                tx.execute("INSERT INTO t VALUES (?1)", &params![vec![7_u8; 8192]])?;
-                Ok(())
-            })
-            .await
-            .unwrap();
+        insert_8_kib_row(&store).await;
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
@@ -138,28 +149,14 @@ async fn the_log_is_checkpointed_while_open() {
 /// with everything written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_stays_bounded_under_steady_writes() {
-    let path = temp_dir().join("nimbus.sqlite");
-    let store = open_at(&path).await;
-    store
-        .write(|tx| -> Result<(), TxError<()>> {
-            tx.execute("CREATE TABLE t (v BLOB)", &[])?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    let (path, store) = store_with_blob_table().await;
     // 64 writers × 100 rows of 8 KB: about 52 MB written, 13,000 pages.
     let writers: Vec<_> = (0..64)
         .map(|_| {
             let store = store.clone();
             tokio::spawn(async move {
                 for _ in 0..100 {
-                    store
-                        .write(|tx| -> Result<(), TxError<()>> {
-                            tx.execute("INSERT INTO t VALUES (?1)", &params![vec![7_u8; 8192]])?;
-                            Ok(())
-                        })
-                        .await
-                        .unwrap();
+                    insert_8_kib_row(&store).await;
                 }
             })
         })
