@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 
-use crate::function_code::{RUST_FUNCTION_MISSING, bootstrap_entry, rust_function, zip_of};
+use crate::function_code::{ZipEntry, rust_function_bootstrap, zip_of};
 use crate::http_client::{Connection, Endpoint};
 use crate::server_process::ServerProcess;
 use crate::sqs;
@@ -37,7 +37,7 @@ struct Handler {
     label: &'static str,
     runtime: &'static str,
     handler: Option<&'static str>,
-    files: Vec<(&'static str, Vec<u8>, u32)>,
+    files: Vec<ZipEntry>,
 }
 
 struct Measured {
@@ -60,14 +60,13 @@ fn handlers() -> Result<Vec<Handler>> {
         handler: Some("app.handler"),
         files: vec![("app.py", PYTHON_NOOP.as_bytes().to_vec(), 0o644)],
     }];
-    match rust_function() {
-        Some(path) => list.push(Handler {
+    if let Some((_, bootstrap)) = rust_function_bootstrap()? {
+        list.push(Handler {
             label: "Rust (provided.al2023)",
             runtime: "provided.al2023",
             handler: None,
-            files: vec![bootstrap_entry(&path)?],
-        }),
-        None => eprintln!("{RUST_FUNCTION_MISSING}; skipping Rust"),
+            files: vec![bootstrap],
+        });
     }
     Ok(list)
 }

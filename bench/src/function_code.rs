@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+/// One zip entry: name, content, unix mode.
+pub(crate) type ZipEntry = (&'static str, Vec<u8>, u32);
+
 /// A zip of `(name, content, unix mode)` entries.
 pub(crate) fn zip_of(files: &[(&str, Vec<u8>, u32)]) -> Result<Vec<u8>> {
     let mut out = std::io::Cursor::new(Vec::new());
@@ -36,7 +39,7 @@ pub(crate) fn rust_function() -> Option<PathBuf> {
 }
 
 /// The zip entry of a `provided` function whose `bootstrap` is `binary`.
-pub(crate) fn bootstrap_entry(binary: &Path) -> Result<(&'static str, Vec<u8>, u32)> {
+pub(crate) fn bootstrap_entry(binary: &Path) -> Result<ZipEntry> {
     let code = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
     Ok(("bootstrap", code, 0o755))
 }
@@ -48,3 +51,14 @@ pub(crate) fn bootstrap_zip(binary: &Path) -> Result<Vec<u8>> {
 
 /// Said when the Rust test function has not been built.
 pub(crate) const RUST_FUNCTION_MISSING: &str = "no Rust function: build it with `cargo build --release -p nimbus-test-rust-function` or set NIMBUS_RUST_FUNCTION";
+
+/// The Rust test function's path and its `bootstrap` zip entry; `None`, said on stderr, when
+/// it has not been built, so a suite skips it.
+pub(crate) fn rust_function_bootstrap() -> Result<Option<(PathBuf, ZipEntry)>> {
+    let Some(path) = rust_function() else {
+        eprintln!("{RUST_FUNCTION_MISSING}; skipping Rust");
+        return Ok(None);
+    };
+    let entry = bootstrap_entry(&path)?;
+    Ok(Some((path, entry)))
+}

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use tokio::sync::Barrier;
 
-use crate::function_code::{RUST_FUNCTION_MISSING, bootstrap_entry, rust_function, zip_of};
+use crate::function_code::{ZipEntry, rust_function_bootstrap, zip_of};
 use crate::http_client::{Connection, Endpoint};
 use crate::server_process::ServerProcess;
 use crate::stats::LatencySamples;
@@ -23,8 +23,7 @@ struct Echo {
     label: &'static str,
     runtime: &'static str,
     handler: Option<&'static str>,
-    /// Zip entries: name, content, unix mode.
-    files: Vec<(&'static str, Vec<u8>, u32)>,
+    files: Vec<ZipEntry>,
     /// The bare start that the cold start is compared with: an interpreter doing nothing,
     /// or the `provided` bootstrap itself, which exits at once without a Runtime API.
     bare: Vec<std::ffi::OsString>,
@@ -32,7 +31,7 @@ struct Echo {
     bare_must_succeed: bool,
 }
 
-fn script(name: &'static str, code: &str) -> Vec<(&'static str, Vec<u8>, u32)> {
+fn script(name: &'static str, code: &str) -> Vec<ZipEntry> {
     vec![(name, code.as_bytes().to_vec(), 0o644)]
 }
 
@@ -74,16 +73,15 @@ fn echoes() -> Result<Vec<Echo>> {
             bare_must_succeed: true,
         });
     }
-    match rust_function() {
-        Some(path) => list.push(Echo {
+    if let Some((path, bootstrap)) = rust_function_bootstrap()? {
+        list.push(Echo {
             label: "Rust (provided.al2023)",
             runtime: "provided.al2023",
             handler: None,
-            files: vec![bootstrap_entry(&path)?],
+            files: vec![bootstrap],
             bare: vec![path.into_os_string()],
             bare_must_succeed: false,
-        }),
-        None => eprintln!("{RUST_FUNCTION_MISSING}; skipping Rust"),
+        });
     }
     Ok(list)
 }

@@ -199,16 +199,11 @@ impl Dynamodb {
         Ok(respond(attributes, consumed))
     }
 
+    /// GetItem as a JSON value, for callers other than the awsJson edge (which takes
+    /// [`Self::get_item_rendered`]).
     pub fn get_item(&self, ctx: &RequestContext, input: &Value) -> Result<Value, ServiceError> {
-        match self.look_up_item(ctx, input)? {
-            Found::Stored(None) => Ok(Value::Object(Map::new())),
-            Found::Stored(Some(bytes)) => {
-                let item: Value =
-                    serde_json::from_slice(&bytes).map_err(|_| ServiceError::internal())?;
-                Ok(serde_json::json!({ "Item": item }))
-            }
-            Found::Built(output) => Ok(output),
-        }
+        serde_json::from_slice(&self.get_item_rendered(ctx, input)?)
+            .map_err(|_| ServiceError::internal())
     }
 
     /// GetItem's body written straight from the stored item, when the request asks for the

@@ -253,17 +253,17 @@ async fn call_service(
     })
     .await;
     let outcome = match first {
-        Ok(Poll::Ready(outcome)) => Ok(outcome.map(Answer::Output)),
-        Ok(Poll::Pending) => tokio::spawn(call)
-            .await
-            .map(|outcome| outcome.map(Answer::Output))
-            .map_err(|e| e.to_string()),
+        Ok(Poll::Ready(outcome)) => Ok(outcome),
+        Ok(Poll::Pending) => tokio::spawn(call).await.map_err(|e| e.to_string()),
         Err(_) => Err("panicked".to_owned()),
     };
-    outcome.unwrap_or_else(|err| {
-        tracing::error!(service = id.service.name, operation, %err, "service call failed");
-        Err(ServiceError::internal())
-    })
+    match outcome {
+        Ok(outcome) => outcome.map(Answer::Output),
+        Err(err) => {
+            tracing::error!(service = id.service.name, operation, %err, "service call failed");
+            Err(ServiceError::internal())
+        }
+    }
 }
 
 /// A service's success: its output, or the JSON body it rendered itself.

@@ -48,6 +48,25 @@ fn engine(err: impl std::fmt::Display) -> DbError {
     DbError::Engine(format!("sns signing key: {err}"))
 }
 
+/// Stores key material under its names. Two nodes racing on first start keep whichever
+/// key committed first.
+async fn store_keys(store: &Store, entries: [(&'static str, Vec<u8>); 2]) -> Result<(), DbError> {
+    store
+        .write(move |tx| -> Result<(), TxError<DbError>> {
+            for (name, value) in entries {
+                tx.execute(
+                    "INSERT INTO sns_keys (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                    &params![name, value],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| match e {
+            TxError::Abort(e) | TxError::Db(e) => e,
+        })
+}
+
 impl Signer {
     /// Loads the key and certificate from the store, creating them on first use.
     pub async fn load_or_create(store: &Store) -> Result<Signer, DbError> {
@@ -69,21 +88,7 @@ impl Signer {
                 let (primes, cert_der) = tokio::task::spawn_blocking(generate)
                     .await
                     .map_err(engine)??;
-                // Two nodes racing on first start keep whichever key committed first.
-                store
-                    .write(move |tx| -> Result<(), TxError<DbError>> {
-                        for (name, value) in [(PRIMES_KEY_NAME, primes), (CERT_NAME, cert_der)] {
-                            tx.execute(
-                                "INSERT INTO sns_keys (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-                                &params![name, value],
-                            )?;
-                        }
-                        Ok(())
-                    })
-                    .await
-                    .map_err(|e| match e {
-                        TxError::Abort(e) | TxError::Db(e) => e,
-                    })?;
+                store_keys(store, [(PRIMES_KEY_NAME, primes), (CERT_NAME, cert_der)]).await?;
                 return Box::pin(Self::load_or_create(store)).await;
             }
         };
@@ -275,18 +280,12 @@ mod tests {
         let store = store().await;
         let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, MODULUS_BITS).unwrap();
         let pkcs8 = key.to_pkcs8_der().unwrap().as_bytes().to_vec();
-        store
-            .write(move |tx| -> Result<(), TxError<DbError>> {
-                for (name, value) in [(PKCS8_KEY_NAME, pkcs8), (CERT_NAME, b"cert".to_vec())] {
-                    tx.execute(
-                        "INSERT INTO sns_keys (name, value) VALUES (?1, ?2)",
-                        &params![name, value],
-                    )?;
-                }
-                Ok(())
-            })
-            .await
-            .unwrap();
+        store_keys(
+            &store,
+            [(PKCS8_KEY_NAME, pkcs8), (CERT_NAME, b"cert".to_vec())],
+        )
+        .await
+        .unwrap();
         let signer = Signer::load_or_create(&store).await.unwrap();
         let signature = base64::engine::general_purpose::STANDARD
             .decode(signer.sign("1", "text"))
