@@ -9,9 +9,10 @@
 
 use nimbus_store::Migration;
 
-pub static MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "
+pub static MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "
 CREATE TABLE ddb_tables (
     id INTEGER PRIMARY KEY,
     account TEXT NOT NULL,
@@ -61,7 +62,14 @@ CREATE TABLE ddb_transaction_tokens (
     PRIMARY KEY (account, region, token)
 )
 ",
-}];
+    },
+    // Every transaction forgets the tokens older than ten minutes (SDKs send one with each
+    // TransactWriteItems); without this index that was a scan of ten minutes of tokens.
+    Migration {
+        version: 2,
+        sql: "CREATE INDEX ddb_transaction_tokens_age ON ddb_transaction_tokens (created_at)",
+    },
+];
 
 /// Every DynamoDB table, for reset.
 pub const TABLES: &[&str] = &[

@@ -141,3 +141,29 @@ async fn unknown_table_and_bad_keys() {
         "One or more parameter values were invalid: Type mismatch for key sk expected: N actual: S"
     );
 }
+
+/// Every TransactWriteItems forgets the idempotency tokens older than ten minutes (SDKs send a
+/// token with each one), so that sweep must be a range search, not a read of every token.
+#[tokio::test]
+async fn token_sweep_searches_by_age() {
+    let store = Store::open(StoreConfig { path: None }).await.unwrap();
+    Dynamodb::open(store.clone(), Clock::new(ClockMode::Test))
+        .await
+        .unwrap();
+    let plan = store
+        .read(|tx| {
+            tx.query(
+                "EXPLAIN QUERY PLAN DELETE FROM ddb_transaction_tokens WHERE created_at < ?1",
+                &nimbus_store::params![0_i64],
+            )?
+            .iter()
+            .map(|row| row.string(3))
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap();
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("USING INDEX ddb_transaction_tokens_age")),
+        "{plan:?}"
+    );
+}
