@@ -14,10 +14,15 @@ const BASE = "/2018-06-01/runtime";
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 let currentRequestId = "";
 
+// A body goes out with its length and in the same write as the headers: one segment per
+// request, where a chunked body would take a second one for its terminating chunk.
 function request(method, urlPath, body, headers) {
+  const data = body === undefined ? undefined : Buffer.from(body);
+  const sent = Object.assign({}, headers);
+  if (data !== undefined) sent["Content-Length"] = data.length;
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: HOST, port: PORT, method, path: BASE + urlPath, agent, headers: headers || {} },
+      { host: HOST, port: PORT, method, path: BASE + urlPath, agent, headers: sent },
       (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
@@ -25,8 +30,7 @@ function request(method, urlPath, body, headers) {
       },
     );
     req.on("error", reject);
-    if (body !== undefined) req.write(body);
-    req.end();
+    req.end(data);
   });
 }
 

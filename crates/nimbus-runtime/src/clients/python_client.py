@@ -6,27 +6,47 @@ import importlib
 import json
 import logging
 import os
+import socket
 import sys
 import time
 import traceback
 
 API = os.environ["AWS_LAMBDA_RUNTIME_API"]
 BASE = "/2018-06-01/runtime"
-_conn = None
+_sock = None
+
+
+def _connect():
+    host, port = API.rsplit(":", 1)
+    sock = socket.create_connection((host.strip("[]"), int(port)))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def _request(method, path, body=None, headers=None):
-    global _conn
+    """One HTTP/1.1 exchange on the kept-alive connection. The request line, headers and
+    body leave in one write (http.client sends the body in a second one)."""
+    global _sock
+    lines = ["%s %s%s HTTP/1.1" % (method, BASE, path), "Host: " + API]
+    lines += ["%s: %s" % item for item in (headers or {}).items()]
+    if body is not None:
+        lines.append("Content-Length: %d" % len(body))
+    data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
     for attempt in (0, 1):
-        if _conn is None:
-            host, port = API.rsplit(":", 1)
-            _conn = http.client.HTTPConnection(host, int(port))
+        if _sock is None:
+            _sock = _connect()
         try:
-            _conn.request(method, BASE + path, body=body, headers=headers or {})
-            response = _conn.getresponse()
-            return response, response.read()
+            _sock.sendall(data)
+            response = http.client.HTTPResponse(_sock, method=method)
+            response.begin()
+            answer = response.read()
+            if response.will_close:
+                _sock.close()
+                _sock = None
+            return response, answer
         except (http.client.HTTPException, OSError):
-            _conn = None
+            _sock.close()
+            _sock = None
             if attempt:
                 raise
 
