@@ -205,6 +205,9 @@ impl Lambda {
                 admitted.push((id, function));
             }
         }
+        if admitted.is_empty() {
+            return Ok(Vec::new());
+        }
         let ids: Vec<i64> = admitted.iter().map(|(id, _)| *id).collect();
         let claimed = self
             .db
