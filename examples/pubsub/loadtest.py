@@ -93,26 +93,26 @@ def send_all(url: str, count: int, rate: float, poison_every: int
     return [r for r in results if r is not None], count / elapsed
 
 
-def scan(ddb, table: str) -> list[dict]:
-    items, args = [], {"TableName": table, "ConsistentRead": True}
+def scan_pages(ddb, **args):
+    """Every page of a Scan."""
     while True:
         page = ddb.scan(**args)
-        items += page["Items"]
+        yield page
         if "LastEvaluatedKey" not in page:
-            return items
+            return
         args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def scan(ddb, table: str) -> list[dict]:
+    return [item for page in scan_pages(ddb, TableName=table, ConsistentRead=True)
+            for item in page["Items"]]
 
 
 def count_since(ddb, table: str, since_ms: int) -> int:
     """How many audit items were written since a time, counted by the server."""
-    total, args = 0, {"TableName": table, "Select": "COUNT", "FilterExpression": "processedAt >= :t",
-                      "ExpressionAttributeValues": {":t": {"N": str(since_ms)}}}
-    while True:
-        page = ddb.scan(**args)
-        total += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return total
-        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sum(page["Count"] for page in scan_pages(
+        ddb, TableName=table, Select="COUNT", FilterExpression="processedAt >= :t",
+        ExpressionAttributeValues={":t": {"N": str(since_ms)}}))
 
 
 def drain(sqs, url: str) -> list[dict]:
