@@ -400,13 +400,13 @@ impl Lambda {
         let mut wanted = BTreeMap::new();
         for config in configs {
             // A version number, or the alias's version ($LATEST provisions nothing).
-            let version = if Version::parse(&config.qualifier).is_some() {
-                published(&config.qualifier)
-            } else {
-                aliases
+            let version = match Version::parse(&config.qualifier) {
+                Some(Version::Published(n)) => Some(n),
+                Some(Version::Latest) => None,
+                None => aliases
                     .iter()
                     .find(|a| a.name == config.qualifier)
-                    .and_then(|a| published(&a.function_version))
+                    .and_then(|a| published(&a.function_version)),
             };
             if let Some(n) = version {
                 *wanted.entry(n).or_default() +=

@@ -224,7 +224,6 @@ impl Lambda {
             .ok_or_else(|| version_not_found(ctx, name, version))
     }
 
-    /// The zip of a published version.
     /// The stored zip of `$LATEST` or of a published version.
     pub(crate) fn version_code_zip(
         &self,
@@ -238,6 +237,7 @@ impl Lambda {
         }
     }
 
+    /// The zip of a published version.
     pub fn version_zip(
         &self,
         ctx: &RequestContext,

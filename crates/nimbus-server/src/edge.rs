@@ -237,13 +237,17 @@ async fn call_service(
         return Err(ServiceError::internal());
     };
     let operation = id.operation.name;
-    if matches!(id.protocol, Protocol::AwsJson10 | Protocol::AwsJson11)
-        && let Some(rendered) = service.call_rendered(&ctx, operation, &input)
-    {
-        return rendered.map(Answer::Rendered);
-    }
-    let mut call: Pin<Box<dyn Future<Output = _> + Send>> =
-        Box::pin(async move { service.call(&ctx, operation, input).await });
+    let json = matches!(id.protocol, Protocol::AwsJson10 | Protocol::AwsJson11);
+    // Inside the future, so a panic while rendering is caught like any other.
+    let mut call: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
+        if json && let Some(rendered) = service.call_rendered(&ctx, operation, &input) {
+            return rendered.map(Answer::Rendered);
+        }
+        service
+            .call(&ctx, operation, input)
+            .await
+            .map(Answer::Output)
+    });
     // Most operations finish without waiting (reads, validation errors): poll once here and
     // spawn only what still has to wait, which saves a task per request.
     let first = std::future::poll_fn(|cx| {
@@ -258,7 +262,7 @@ async fn call_service(
         Err(_) => Err("panicked".to_owned()),
     };
     match outcome {
-        Ok(outcome) => outcome.map(Answer::Output),
+        Ok(outcome) => outcome,
         Err(err) => {
             tracing::error!(service = id.service.name, operation, %err, "service call failed");
             Err(ServiceError::internal())
