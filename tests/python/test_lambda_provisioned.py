@@ -48,6 +48,17 @@ def streams(logs, name: str) -> list[str]:
     return [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]]
 
 
+def version_streams(logs, name: str, version: str, wanted: int, timeout: float = 5) -> list[str]:
+    """The log streams of a function version, once `wanted` of them exist or the time is up:
+    function output reaches CloudWatch Logs a moment after it is written, as on AWS."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [s for s in streams(logs, name) if f"[{version}]" in s]
+        if len(found) >= wanted or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def test_provisioned_instances_are_ready_before_the_first_invoke(lam, nimbus):
     create(lam, "warm", {"app.py": INIT_AWARE}, Publish=True)
     put = lam.put_provisioned_concurrency_config(FunctionName="warm", Qualifier="1",
@@ -61,7 +72,7 @@ def test_provisioned_instances_are_ready_before_the_first_invoke(lam, nimbus):
     assert "StatusReason" not in ready
     # Both instances initialized before any invocation: their streams hold the init output.
     logs = nimbus.client("logs")
-    started = [s for s in streams(logs, "warm") if "[1]" in s]
+    started = version_streams(logs, "warm", "1", 2)
     assert len(started) == 2
     response, body = invoke_json(lam, "warm", Qualifier="1", LogType="Tail")
     assert body["init"] == "provisioned-concurrency"
