@@ -289,3 +289,42 @@ def test_table_resource_api(ddb_resource, ddb):
     assert table.get_item(Key={"pk": "a", "sk": 1})["Item"]["price"] == 10
     with pytest.raises(table.meta.client.exceptions.ConditionalCheckFailedException):
         table.delete_item(Key={"pk": "a", "sk": 1}, ConditionExpression=Attr("price").lt(5))
+
+
+def test_refused_update_leaves_every_index_untouched(ddb):
+    """Index keys are all checked before any change: a mistyped key for the second index must
+    not leave the first index pointing at a value the item never took."""
+    create_table(
+        ddb,
+        "two-indexes",
+        ExtraAttributes=[
+            {"AttributeName": "a", "AttributeType": "S"},
+            {"AttributeName": "b", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": name,
+                "KeySchema": [{"AttributeName": attribute, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for name, attribute in [("by-a", "a"), ("by-b", "b")]
+        ],
+    )
+    ddb.put_item(TableName="two-indexes", Item={"pk": {"S": "item"}, "a": {"S": "before"}})
+    expect_ddb_error(
+        ddb.update_item,
+        "ValidationException",
+        TableName="two-indexes",
+        Key={"pk": {"S": "item"}},
+        UpdateExpression="SET a = :a, b = :b",
+        ExpressionAttributeValues={":a": {"S": "after"}, ":b": {"N": "5"}},
+    )
+    assert ddb.get_item(TableName="two-indexes", Key={"pk": {"S": "item"}})["Item"]["a"] == {"S": "before"}
+    for value, expected in [("after", 0), ("before", 1)]:
+        found = ddb.query(
+            TableName="two-indexes",
+            IndexName="by-a",
+            KeyConditionExpression="a = :v",
+            ExpressionAttributeValues={":v": {"S": value}},
+        )
+        assert found["Count"] == expected, (value, found)

@@ -145,6 +145,9 @@ impl ItemWrite {
             (_, new) => new.as_ref().map_or(0, item_size),
         };
         consumed.table = write_units(old_size.max(new_size));
+        // Every index key is checked before the first change, so a refusal never leaves part
+        // of a write behind.
+        let mut index_keys = Vec::new();
         for index in self.table.indexes() {
             let old_key = match &old {
                 Some(item) => index_key(index, item).ok().flatten(),
@@ -157,6 +160,9 @@ impl ItemWrite {
                 },
                 None => None,
             };
+            index_keys.push((index, old_key, new_key));
+        }
+        for (index, old_key, new_key) in index_keys {
             let global = self.table.meta.gsis.iter().any(|g| g.name == index.name);
             let projected_size = |item: &Option<Item>| {
                 item.as_ref()
