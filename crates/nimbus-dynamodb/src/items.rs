@@ -63,12 +63,13 @@ impl Dynamodb {
         Ok((table, key_item, key))
     }
 
-    /// Runs one item write in the next group commit.
+    /// Runs one item write in the next group commit. Prechecked: `apply` refuses only
+    /// before its first change.
     pub(crate) async fn write_one(
         &self,
         write: ItemWrite,
     ) -> Result<Result<Written, Refused>, ServiceError> {
-        self.db.write(move |tx| Ok(write.apply(tx)?)).await
+        self.db.write_prechecked(move |tx| Ok(write.apply(tx)?)).await
     }
 
     pub async fn put_item(

@@ -82,9 +82,10 @@ impl Sqs {
             .collect();
         let now = self.clock.now_ms();
         let writer_queue = Arc::clone(&queue);
+        // Prechecked: the only abort (a deleted queue) comes before the first insert.
         let (results, wake) = self
             .db
-            .write(move |tx| {
+            .write_prechecked(move |tx| {
                 let queue = writer_queue;
                 if !queue::exists(tx, queue.id)? {
                     return abort(errors::queue_does_not_exist());
@@ -129,9 +130,10 @@ impl Sqs {
             })
             .collect();
         let now = self.clock.now_ms();
+        // Prechecked: a missing queue fails its own messages without aborting the job.
         let written = self
             .db
-            .write(move |tx| {
+            .write_prechecked(move |tx| {
                 let mut existing: HashMap<i64, bool> = HashMap::new();
                 let mut results = Vec::with_capacity(prepared.len());
                 let mut woken = Vec::new();
@@ -204,7 +206,8 @@ impl Sqs {
         queue: Arc<Queue>,
         handles: Vec<String>,
     ) -> Result<Vec<Result<(), ServiceError>>, ServiceError> {
-        self.db.write(move |tx| {
+        // Prechecked: a bad handle fails only its own entry; the job never aborts.
+        self.db.write_prechecked(move |tx| {
             let mut results = Vec::with_capacity(handles.len());
             for handle in &handles {
                 results.push(match ReceiptHandle::decode(handle, queue.id) {
@@ -242,9 +245,10 @@ impl Sqs {
     ) -> Result<Vec<Result<(), ServiceError>>, ServiceError> {
         let queue_id = queue.id;
         let now = self.clock.now_ms();
+        // Prechecked: each change fails only its own entry; the job never aborts.
         let (results, wake) = self
             .db
-            .write(move |tx| {
+            .write_prechecked(move |tx| {
                 let mut results = Vec::with_capacity(changes.len());
                 let mut wake = false;
                 for (handle, timeout) in &changes {

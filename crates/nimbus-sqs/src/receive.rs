@@ -127,7 +127,8 @@ impl Sqs {
             let claim_queue = Arc::clone(&queue);
             let (messages, next_visible) = self
                 .db
-                .write(move |tx| claim(tx, &claim_queue, &claim_options, max, now))
+                // Prechecked: `claim` aborts only on the in-flight limit, before any change.
+                .write_prechecked(move |tx| claim(tx, &claim_queue, &claim_options, max, now))
                 .await?;
             if !messages.is_empty() || tokio::time::Instant::now() >= deadline {
                 return Ok(messages);

@@ -123,6 +123,70 @@ pub async fn aborts_roll_back_only_their_own_job(store: Store, observer: Arc<Cou
     );
 }
 
+/// A prechecked job costs no savepoint: aborting before any change leaves its batch alone,
+/// and one that fails after a change rolls back its batch so far (every job in it fails)
+/// while the jobs queued after it commit.
+pub async fn prechecked_writes_never_commit_partially(store: Store) {
+    store.migrate("conformance", TABLE).await.expect("migrate");
+    let insert = |key: &'static str, then_abort: bool| {
+        let store = store.clone();
+        async move {
+            store
+                .write_prechecked(move |tx| {
+                    tx.execute("INSERT INTO kv (k, v) VALUES (?1, 1)", &params![key])?;
+                    if then_abort {
+                        return Err(TxError::Abort("changed, then gave up"));
+                    }
+                    Ok(())
+                })
+                .await
+        }
+    };
+    let abort_first = || {
+        let store = store.clone();
+        async move {
+            store
+                .write_prechecked(|_| -> Result<(), _> { Err(TxError::Abort("checked first")) })
+                .await
+        }
+    };
+    // Holds the writer so that everything below queues up and shares the next batch, in order.
+    let blocker = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .write(|_| -> Result<(), TxError<DbError>> {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    Ok(())
+                })
+                .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let (early, early_abort, breaker, guarded, late_abort, late) = tokio::join!(
+        insert("early", false),
+        abort_first(),
+        insert("breaker", true),
+        put(&store, "guarded", 1),
+        abort_first(),
+        insert("late", false),
+    );
+    blocker.await.expect("join").expect("blocker");
+    for (name, result) in [("early", early), ("early_abort", early_abort), ("breaker", breaker)] {
+        assert!(
+            matches!(result, Err(TxError::Db(DbError::BatchRolledBack))),
+            "{name}: {result:?}"
+        );
+    }
+    assert!(matches!(late_abort, Err(TxError::Abort(_))), "{late_abort:?}");
+    guarded.expect("a guarded write after the rollback commits");
+    late.expect("a prechecked write after the rollback commits");
+    assert_eq!(get(&store, "early"), None);
+    assert_eq!(get(&store, "breaker"), None);
+    assert_eq!(get(&store, "guarded"), Some(1));
+    assert_eq!(get(&store, "late"), Some(1));
+}
+
 /// Writes after close fail cleanly instead of hanging.
 pub async fn writes_after_close_fail(store: Store) {
     store.migrate("conformance", TABLE).await.expect("migrate");

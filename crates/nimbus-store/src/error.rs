@@ -11,6 +11,8 @@ pub enum DbError {
     Closed,
     #[error("a write transaction panicked")]
     Panicked,
+    #[error("the commit was rolled back: a write in it failed after changing data")]
+    BatchRolledBack,
 }
 
 impl From<rusqlite::Error> for DbError {

@@ -27,7 +27,23 @@ impl<E: Send + 'static> ServiceStore<E> {
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
     {
-        self.store.write(work).await.map_err(|err| match err {
+        let outcome = self.store.write(work).await;
+        self.service_result(outcome)
+    }
+
+    /// Runs `work`, which checks everything before its first change, in the next group
+    /// commit; see [`Store::write_prechecked`].
+    pub async fn write_prechecked<T, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
+    {
+        let outcome = self.store.write_prechecked(work).await;
+        self.service_result(outcome)
+    }
+
+    fn service_result<T>(&self, outcome: Result<T, TxError<E>>) -> Result<T, E> {
+        outcome.map_err(|err| match err {
             TxError::Abort(err) => err,
             TxError::Db(err) => (self.on_failure)(&err),
         })

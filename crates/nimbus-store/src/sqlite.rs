@@ -39,7 +39,20 @@ impl StoreObserver for NoObserver {
 
 /// A write job: runs inside the shared transaction, returns how to finish once the
 /// transaction's fate is known.
-type Job = Box<dyn FnOnce(&mut dyn Tx) -> Finish + Send>;
+struct Job {
+    work: Box<dyn FnOnce(&mut dyn Tx) -> Finish + Send>,
+    undo: Undo,
+}
+
+/// How a failed job's changes are taken back without touching the rest of its batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Undo {
+    /// A savepoint, opened just before the job's first change.
+    Savepoint,
+    /// None: the job promised to fail only before its first change. Saves the savepoint's
+    /// page copies on hot paths; a job that breaks the promise rolls back its whole batch.
+    Prechecked,
+}
 
 /// Whether to keep the job's changes, and whom to tell the final outcome.
 struct Finish {
@@ -120,8 +133,31 @@ impl Store {
         E: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
     {
+        self.write_with(Undo::Savepoint, work).await
+    }
+
+    /// [`Store::write`] for a job that makes all its checks before its first change: it may
+    /// abort (or fail) only while it has changed nothing, and then costs no savepoint. Should
+    /// it fail after a change after all, its whole batch is rolled back and every job in the
+    /// batch fails with [`DbError::BatchRolledBack`]; nothing partial is ever committed.
+    /// Not for schema changes, which the store cannot see.
+    pub async fn write_prechecked<T, E, F>(&self, work: F) -> Result<T, TxError<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
+    {
+        self.write_with(Undo::Prechecked, work).await
+    }
+
+    async fn write_with<T, E, F>(&self, undo: Undo, work: F) -> Result<T, TxError<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
+    {
         let (reply, outcome) = oneshot::channel();
-        let job: Job = Box::new(move |tx| {
+        let work = Box::new(move |tx: &mut dyn Tx| {
             let result = match std::panic::catch_unwind(AssertUnwindSafe(|| work(tx))) {
                 Ok(result) => result,
                 Err(_) => Err(TxError::Db(DbError::Panicked)),
@@ -137,6 +173,7 @@ impl Store {
                 }),
             }
         });
+        let job = Job { work, undo };
         let sent = match &*self.inner.writer.lock() {
             Some(writer) => writer.send(Command::Write(job)).is_ok(),
             None => false,
@@ -159,7 +196,7 @@ impl Store {
             .find_map(|r| r.try_lock())
             .unwrap_or_else(|| readers[rand_index(readers.len())].lock());
         run_cached(&conn, "BEGIN DEFERRED")?;
-        let result = work(&mut SqliteTx { conn: &mut conn });
+        let result = work(&mut SqliteTx::reader(&mut conn));
         run_cached(&conn, "COMMIT")?;
         result
     }
@@ -286,25 +323,45 @@ fn commit_batch(
     jobs: impl Iterator<Item = Job>,
     observer: &dyn StoreObserver,
 ) -> Acks {
-    let mut finishes = Vec::new();
+    let mut finishes: Acks = Vec::new();
     if let Err(err) = run_cached(conn, "BEGIN IMMEDIATE") {
         // Dropping a job drops its reply channel: the caller sees the store as unavailable.
         tracing::error!(err = %DbError::from(err), "cannot begin a write transaction");
         return finishes;
     }
+    // Jobs before this index were rolled back with their batch and already hold their error.
+    let mut in_transaction = 0;
     let mut count = 0;
     for job in jobs {
         count += 1;
-        let savepoint = run_cached(conn, "SAVEPOINT job");
-        let finish = job(&mut SqliteTx { conn });
-        let undo = if finish.keep && savepoint.is_ok() {
-            run_cached(conn, "RELEASE job")
-        } else {
-            run_cached(conn, "ROLLBACK TO job").and_then(|()| run_cached(conn, "RELEASE job"))
+        let changes_before = conn.total_changes();
+        let mut tx = SqliteTx::writer(conn, job.undo);
+        let finish = (job.work)(&mut tx);
+        let savepoint = tx.savepoint;
+        let undone = match (savepoint, finish.keep) {
+            (Savepoint::Open, true) => run_cached(conn, "RELEASE job"),
+            (Savepoint::Open, false) => {
+                run_cached(conn, "ROLLBACK TO job").and_then(|()| run_cached(conn, "RELEASE job"))
+            }
+            (Savepoint::Unneeded | Savepoint::NotYet | Savepoint::Failed, _) => Ok(()),
         };
-        match (savepoint, undo) {
-            (Ok(()), Ok(())) => finishes.push((finish.notify, None)),
-            (Err(e), _) | (_, Err(e)) => finishes.push((finish.notify, Some(DbError::from(e)))),
+        let failed = match (savepoint, undone) {
+            (Savepoint::Failed, _) => Some(DbError::Engine("cannot open a savepoint".into())),
+            (_, result) => result.err().map(DbError::from),
+        };
+        let broke_promise = !finish.keep && conn.total_changes() != changes_before;
+        finishes.push((finish.notify, failed));
+        if broke_promise && savepoint == Savepoint::Unneeded {
+            tracing::error!("a prechecked write failed after changing data; its batch is rolled back");
+            let _ = conn.execute_batch("ROLLBACK");
+            for (_, outcome) in &mut finishes[in_transaction..] {
+                *outcome = Some(DbError::BatchRolledBack);
+            }
+            in_transaction = finishes.len();
+            if let Err(err) = run_cached(conn, "BEGIN IMMEDIATE") {
+                tracing::error!(err = %DbError::from(err), "cannot begin a write transaction");
+                return finishes;
+            }
         }
     }
     let started = Instant::now();
@@ -313,10 +370,12 @@ fn commit_batch(
         let _ = conn.execute_batch("ROLLBACK");
     }
     observer.record_commit(count, started.elapsed().as_secs_f64());
+    for (_, outcome) in &mut finishes[in_transaction..] {
+        if let Some(err) = &commit_error {
+            *outcome = Some(err.clone());
+        }
+    }
     finishes
-        .into_iter()
-        .map(|(notify, own_error)| (notify, commit_error.clone().or(own_error)))
-        .collect()
 }
 
 /// Runs a parameterless statement through the statement cache (the per-job savepoint
@@ -328,16 +387,67 @@ fn run_cached(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
 /// A transaction on one SQLite connection.
 struct SqliteTx<'c> {
     conn: &'c mut Connection,
+    savepoint: Savepoint,
+}
+
+/// Where a job stands with its savepoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Savepoint {
+    /// Reads and prechecked jobs go without.
+    Unneeded,
+    /// To be opened before the job's first change: reads and early aborts cost nothing.
+    NotYet,
+    Open,
+    /// Opening it failed; the job saw the error on the statement it was about to run.
+    Failed,
+}
+
+impl<'c> SqliteTx<'c> {
+    fn reader(conn: &'c mut Connection) -> Self {
+        SqliteTx {
+            conn,
+            savepoint: Savepoint::Unneeded,
+        }
+    }
+
+    fn writer(conn: &'c mut Connection, undo: Undo) -> Self {
+        let savepoint = match undo {
+            Undo::Savepoint => Savepoint::NotYet,
+            Undo::Prechecked => Savepoint::Unneeded,
+        };
+        SqliteTx { conn, savepoint }
+    }
+
+    /// Prepares `sql`, first opening the job's savepoint if the statement may change data.
+    fn prepare(&mut self, sql: &str) -> Result<rusqlite::CachedStatement<'_>, DbError> {
+        let statement = self.conn.prepare_cached(sql)?;
+        if statement.readonly() {
+            return Ok(statement);
+        }
+        match self.savepoint {
+            Savepoint::NotYet => {
+                if let Err(err) = run_cached(self.conn, "SAVEPOINT job") {
+                    self.savepoint = Savepoint::Failed;
+                    return Err(err.into());
+                }
+                self.savepoint = Savepoint::Open;
+            }
+            // No change may run where it could not be undone.
+            Savepoint::Failed => return Err(DbError::Engine("cannot open a savepoint".into())),
+            Savepoint::Unneeded | Savepoint::Open => {}
+        }
+        Ok(statement)
+    }
 }
 
 impl Tx for SqliteTx<'_> {
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<usize, DbError> {
-        let mut statement = self.conn.prepare_cached(sql)?;
+        let mut statement = self.prepare(sql)?;
         Ok(statement.execute(rusqlite::params_from_iter(params.iter().map(to_sqlite)))?)
     }
 
     fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, DbError> {
-        let mut statement = self.conn.prepare_cached(sql)?;
+        let mut statement = self.prepare(sql)?;
         let columns = statement.column_count();
         let mut rows = statement.query(rusqlite::params_from_iter(params.iter().map(to_sqlite)))?;
         let mut out = Vec::new();

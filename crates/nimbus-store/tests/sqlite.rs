@@ -49,6 +49,7 @@ async fn conformance_on_disk() {
     let observer = Arc::new(CountingObserver::default());
     conformance::aborts_roll_back_only_their_own_job(on_disk(observer.clone()).await, observer)
         .await;
+    conformance::prechecked_writes_never_commit_partially(on_disk(Arc::default()).await).await;
     conformance::writes_after_close_fail(on_disk(Arc::default()).await).await;
 }
 
@@ -58,6 +59,7 @@ async fn conformance_in_memory() {
     let observer = Arc::new(CountingObserver::default());
     conformance::aborts_roll_back_only_their_own_job(in_memory(observer.clone()).await, observer)
         .await;
+    conformance::prechecked_writes_never_commit_partially(in_memory(Arc::default()).await).await;
     conformance::writes_after_close_fail(in_memory(Arc::default()).await).await;
 }
 
