@@ -69,7 +69,9 @@ impl Dynamodb {
         &self,
         write: ItemWrite,
     ) -> Result<Result<Written, Refused>, ServiceError> {
-        self.db.write_prechecked(move |tx| Ok(write.apply(tx)?)).await
+        self.db
+            .write_prechecked(move |tx| Ok(write.apply(tx)?))
+            .await
     }
 
     pub async fn put_item(
@@ -236,7 +238,9 @@ impl Dynamodb {
         params.finish().map_err(expr_error)?;
         let report = Report::of(input);
         let consistent = request::bool_field(input, "ConsistentRead");
-        let stored = self.db.read(|tx| rows::get_item(tx, table.id, &key))?;
+        let stored = self
+            .db
+            .read_one_statement(|tx| rows::get_item(tx, table.id, &key))?;
         if projection.is_none() && report == Report::None {
             // The stored form is the wire form.
             return Ok(Found::Stored(stored));

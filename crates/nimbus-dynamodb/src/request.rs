@@ -85,11 +85,11 @@ pub fn params(input: &Value) -> Result<Params, ServiceError> {
             .filter(|n| input.get(*n).is_some_and(|v| !v.is_null()))
             .collect()
     };
-    legacy::check_not_mixed(&present(LEGACY), &present(EXPRESSIONS)).map_err(expr_error)?;
+    let expressions = present(EXPRESSIONS);
+    legacy::check_not_mixed(&present(LEGACY), &expressions).map_err(expr_error)?;
     let names = input.get("ExpressionAttributeNames");
     let values = input.get("ExpressionAttributeValues");
-    let has_expression = !present(EXPRESSIONS).is_empty();
-    if !has_expression {
+    if expressions.is_empty() {
         if names.is_some_and(|v| !v.is_null()) {
             return Err(validation(
                 "ExpressionAttributeNames can only be specified when using expressions",

@@ -21,7 +21,7 @@ use nimbus_protocol::{
 };
 
 use crate::EdgeState;
-use crate::auth::{AuthError, RequestParts, VerifiedRequest, find_claim};
+use crate::auth::{AuthError, RequestParts, VerifiedRequest, find_scope};
 
 pub type HttpResponse = Response<Full<Bytes>>;
 
@@ -178,10 +178,10 @@ fn claimed_service(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     let authorization = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    find_claim(authorization, query)
+    find_scope(authorization, query)
         .ok()
         .flatten()
-        .map(|claim| claim.scope.service)
+        .map(|scope| scope.service)
 }
 
 fn request_context(

@@ -72,6 +72,22 @@ pub async fn committed_writes_are_readable(store: Store) {
         })
         .expect("migration 2 added the column");
     assert_eq!(note, None);
+    let one = store
+        .read_one_statement(|tx| {
+            tx.query_one("SELECT v FROM kv WHERE k = 'a'", &[])?
+                .map(|r| r.i64(0))
+                .transpose()
+        })
+        .expect("one-statement read");
+    assert_eq!(one, Some(1));
+    let second = store.read_one_statement(|tx| {
+        tx.query("SELECT v FROM kv", &[])?;
+        tx.query("SELECT v FROM kv", &[])
+    });
+    assert!(
+        matches!(second, Err(DbError::Engine(_))),
+        "a second statement would read another snapshot: {second:?}"
+    );
 }
 
 /// Jobs that share a commit are isolated: an abort or a failing statement undoes only its own
@@ -172,13 +188,20 @@ pub async fn prechecked_writes_never_commit_partially(store: Store) {
         insert("late", false),
     );
     blocker.await.expect("join").expect("blocker");
-    for (name, result) in [("early", early), ("early_abort", early_abort), ("breaker", breaker)] {
+    for (name, result) in [
+        ("early", early),
+        ("early_abort", early_abort),
+        ("breaker", breaker),
+    ] {
         assert!(
             matches!(result, Err(TxError::Db(DbError::BatchRolledBack))),
             "{name}: {result:?}"
         );
     }
-    assert!(matches!(late_abort, Err(TxError::Abort(_))), "{late_abort:?}");
+    assert!(
+        matches!(late_abort, Err(TxError::Abort(_))),
+        "{late_abort:?}"
+    );
     guarded.expect("a guarded write after the rollback commits");
     late.expect("a prechecked write after the rollback commits");
     assert_eq!(get(&store, "early"), None);

@@ -190,15 +190,33 @@ impl Store {
         &self,
         work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let readers = &self.inner.readers;
-        let mut conn = readers
-            .iter()
-            .find_map(|r| r.try_lock())
-            .unwrap_or_else(|| readers[rand_index(readers.len())].lock());
+        let mut conn = self.reader();
         run_cached(&conn, "BEGIN DEFERRED")?;
         let result = work(&mut SqliteTx::reader(&mut conn));
         run_cached(&conn, "COMMIT")?;
         result
+    }
+
+    /// A read of exactly one statement, which SQLite runs on a snapshot of its own: this
+    /// saves the explicit transaction of [`Store::read`]. A second statement is refused.
+    pub fn read_one_statement<T>(
+        &self,
+        work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut conn = self.reader();
+        work(&mut SqliteTx {
+            conn: &mut conn,
+            savepoint: Savepoint::Unneeded,
+            statements_left: Some(1),
+        })
+    }
+
+    fn reader(&self) -> parking_lot::MutexGuard<'_, Connection> {
+        let readers = &self.inner.readers;
+        readers
+            .iter()
+            .find_map(|r| r.try_lock())
+            .unwrap_or_else(|| readers[rand_index(readers.len())].lock())
     }
 
     /// Applies the service's pending migrations in one transaction.
@@ -352,7 +370,9 @@ fn commit_batch(
         let broke_promise = !finish.keep && conn.total_changes() != changes_before;
         finishes.push((finish.notify, failed));
         if broke_promise && savepoint == Savepoint::Unneeded {
-            tracing::error!("a prechecked write failed after changing data; its batch is rolled back");
+            tracing::error!(
+                "a prechecked write failed after changing data; its batch is rolled back"
+            );
             let _ = conn.execute_batch("ROLLBACK");
             for (_, outcome) in &mut finishes[in_transaction..] {
                 *outcome = Some(DbError::BatchRolledBack);
@@ -388,6 +408,8 @@ fn run_cached(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
 struct SqliteTx<'c> {
     conn: &'c mut Connection,
     savepoint: Savepoint,
+    /// How many more statements may run, when limited.
+    statements_left: Option<u32>,
 }
 
 /// Where a job stands with its savepoint.
@@ -407,6 +429,7 @@ impl<'c> SqliteTx<'c> {
         SqliteTx {
             conn,
             savepoint: Savepoint::Unneeded,
+            statements_left: None,
         }
     }
 
@@ -415,11 +438,23 @@ impl<'c> SqliteTx<'c> {
             Undo::Savepoint => Savepoint::NotYet,
             Undo::Prechecked => Savepoint::Unneeded,
         };
-        SqliteTx { conn, savepoint }
+        SqliteTx {
+            conn,
+            savepoint,
+            statements_left: None,
+        }
     }
 
     /// Prepares `sql`, first opening the job's savepoint if the statement may change data.
     fn prepare(&mut self, sql: &str) -> Result<rusqlite::CachedStatement<'_>, DbError> {
+        if let Some(left) = &mut self.statements_left {
+            if *left == 0 {
+                return Err(DbError::Engine(
+                    "a one-statement read ran a second statement".into(),
+                ));
+            }
+            *left -= 1;
+        }
         let statement = self.conn.prepare_cached(sql)?;
         if statement.readonly() {
             return Ok(statement);

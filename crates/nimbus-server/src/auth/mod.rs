@@ -20,7 +20,7 @@ use nimbus_core::ServiceError;
 use subtle::ConstantTimeEq;
 
 pub use issued::IssuedKeys;
-pub use parse::{CredentialScope, SignatureClaim, SignatureLocation, find_claim};
+pub use parse::{CredentialScope, SignatureClaim, SignatureLocation, find_claim, find_scope};
 pub use secret::{Keyring, SecretKey};
 pub use signer::Signer;
 use sigv4::{SignedParts, UNSIGNED_PAYLOAD};
@@ -209,8 +209,8 @@ impl Authenticator {
             .and_then(|v| v.to_str().ok());
         match self.mode {
             // Off: a malformed or absent signature is simply an anonymous request.
-            AuthMode::Off => Ok(match find_claim(authorization, req.query) {
-                Ok(Some(claim)) => VerifiedRequest::from_scope(claim.scope, false),
+            AuthMode::Off => Ok(match find_scope(authorization, req.query) {
+                Ok(Some(scope)) => VerifiedRequest::from_scope(scope, false),
                 _ => VerifiedRequest::default(),
             }),
             AuthMode::Strict => {

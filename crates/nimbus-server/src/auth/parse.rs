@@ -96,7 +96,26 @@ pub fn find_claim(
     }
 }
 
-fn parse_authorization(header: &str) -> Result<SignatureClaim, AuthError> {
+/// The scope a request claims, without the rest of its claim: all that unchecked requests
+/// need, and cheaper than [`find_claim`] on every request.
+pub fn find_scope(
+    authorization: Option<&str>,
+    query: Option<&str>,
+) -> Result<Option<CredentialScope>, AuthError> {
+    match authorization {
+        Some(header) => CredentialScope::parse(header_parts(header)?.credential).map(Some),
+        None => Ok(find_claim(None, query)?.map(|claim| claim.scope)),
+    }
+}
+
+/// The parameters of an `Authorization` header, as sent.
+struct HeaderParts<'a> {
+    credential: &'a str,
+    signed_headers: &'a str,
+    signature: &'a str,
+}
+
+fn header_parts(header: &str) -> Result<HeaderParts<'_>, AuthError> {
     let Some(rest) = header.strip_prefix(ALGORITHM) else {
         return Err(AuthError::Incomplete(
             "Unsupported authorization type; only AWS4-HMAC-SHA256 is accepted.".into(),
@@ -117,14 +136,19 @@ fn parse_authorization(header: &str) -> Result<SignatureClaim, AuthError> {
     let missing = |name: &str| {
         AuthError::Incomplete(format!("Authorization header requires '{name}' parameter."))
     };
-    let scope = CredentialScope::parse(credential.ok_or_else(|| missing("Credential"))?)?;
-    let signed_headers =
-        split_signed_headers(signed_headers.ok_or_else(|| missing("SignedHeaders"))?);
-    let signature = signature.ok_or_else(|| missing("Signature"))?.to_owned();
+    Ok(HeaderParts {
+        credential: credential.ok_or_else(|| missing("Credential"))?,
+        signed_headers: signed_headers.ok_or_else(|| missing("SignedHeaders"))?,
+        signature: signature.ok_or_else(|| missing("Signature"))?,
+    })
+}
+
+fn parse_authorization(header: &str) -> Result<SignatureClaim, AuthError> {
+    let parts = header_parts(header)?;
     Ok(SignatureClaim {
-        scope,
-        signed_headers,
-        signature,
+        scope: CredentialScope::parse(parts.credential)?,
+        signed_headers: split_signed_headers(parts.signed_headers),
+        signature: parts.signature.to_owned(),
         query_date: None,
         location: SignatureLocation::Header,
     })
