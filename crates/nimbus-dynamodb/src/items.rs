@@ -238,9 +238,7 @@ impl Dynamodb {
         params.finish().map_err(expr_error)?;
         let report = Report::of(input);
         let consistent = request::bool_field(input, "ConsistentRead");
-        let stored = self
-            .db
-            .read_one_statement(|tx| rows::get_item(tx, table.id, &key))?;
+        let stored = self.db.read(|tx| rows::get_item(tx, table.id, &key))?;
         if projection.is_none() && report == Report::None {
             // The stored form is the wire form.
             return Ok(Found::Stored(stored));

@@ -2,12 +2,13 @@
 //! inside the committing connection, so every thousandth commit would make the single writer
 //! copy the log into the database file and fsync it while the callers of the next batch wait.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use rusqlite::Connection;
 use rusqlite::wal::CheckpointMode;
 
 use crate::DbError;
+use crate::readers::Readers;
 
 /// Log size, in pages, past which a commit asks for a checkpoint (SQLite's own default).
 const CHECKPOINT_PAGES: i32 = 1000;
@@ -21,7 +22,13 @@ const WRITER_CHECKPOINT_PAGES: i32 = 4 * CHECKPOINT_PAGES;
 /// `CHECKPOINT_PAGES` or more, the thread runs a passive checkpoint, which never blocks the
 /// writer or the readers; past `WRITER_CHECKPOINT_PAGES` the writer checkpoints itself. The
 /// thread stops when the writer connection is dropped.
-pub fn start(writer: &mut Connection, checkpoint_conn: Connection) -> Result<(), DbError> {
+/// Before each of its checkpoints the thread ends idle readers' transactions, which would
+/// otherwise hold the log at their snapshots.
+pub fn start(
+    writer: &mut Connection,
+    checkpoint_conn: Connection,
+    readers: Arc<Readers>,
+) -> Result<(), DbError> {
     // One pending request is enough: a checkpoint copies every frame committed before it.
     let (wake, requests) = mpsc::sync_channel::<()>(1);
     writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
@@ -36,6 +43,7 @@ pub fn start(writer: &mut Connection, checkpoint_conn: Connection) -> Result<(),
         .name("nimbus-store-checkpoint".into())
         .spawn(move || {
             while requests.recv().is_ok() {
+                readers.release_idle();
                 warn_on_failure(
                     checkpoint_conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE),
                 );

@@ -9,6 +9,7 @@
 
 mod checkpointer;
 mod error;
+mod readers;
 mod service_store;
 mod sqlite;
 mod value;

@@ -54,16 +54,6 @@ impl<E: Send + 'static> ServiceStore<E> {
         self.store.read(work).map_err(|err| (self.on_failure)(&err))
     }
 
-    /// Runs a read of exactly one statement; see [`Store::read_one_statement`].
-    pub fn read_one_statement<T>(
-        &self,
-        work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
-    ) -> Result<T, E> {
-        self.store
-            .read_one_statement(work)
-            .map_err(|err| (self.on_failure)(&err))
-    }
-
     /// Empties the given tables in one commit (a service's reset).
     pub async fn clear_tables(&self, tables: &'static [&'static str]) -> Result<(), E> {
         self.write(move |tx| {

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
+use crate::readers::Readers;
 use crate::{DbError, Migration, Row, SqlValue, Tx, TxError};
 
 /// Most jobs one commit may carry; bounds the latency a large burst adds to its first caller.
@@ -40,9 +41,11 @@ impl StoreObserver for NoObserver {
 /// A write job: runs inside the shared transaction, returns how to finish once the
 /// transaction's fate is known.
 struct Job {
-    work: Box<dyn FnOnce(&mut dyn Tx) -> Finish + Send>,
+    work: Work,
     undo: Undo,
 }
+
+type Work = Box<dyn FnOnce(&mut dyn Tx) -> Finish + Send>;
 
 /// How a failed job's changes are taken back without touching the rest of its batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +76,7 @@ pub struct Store {
 
 struct Inner {
     writer: Mutex<Option<mpsc::Sender<Command>>>,
-    readers: Vec<Mutex<Connection>>,
+    readers: Arc<Readers>,
     durable: bool,
     _temp: Option<TempFiles>,
 }
@@ -101,14 +104,21 @@ impl Store {
                 .map_err(|e| DbError::Engine(format!("{}: {e}", dir.display())))?;
         }
         let mut writer_conn = open_connection(&path, durable, false)?;
-        crate::checkpointer::start(&mut writer_conn, open_connection(&path, durable, false)?)?;
-        let readers = (0..READERS)
-            .map(|_| open_connection(&path, durable, true).map(Mutex::new))
-            .collect::<Result<Vec<_>, _>>()?;
+        let readers = Arc::new(Readers::new(
+            (0..READERS)
+                .map(|_| open_connection(&path, durable, true))
+                .collect::<Result<Vec<_>, _>>()?,
+        ));
+        crate::checkpointer::start(
+            &mut writer_conn,
+            open_connection(&path, durable, false)?,
+            Arc::clone(&readers),
+        )?;
         let (sender, receiver) = mpsc::channel();
+        let writer_readers = Arc::clone(&readers);
         std::thread::Builder::new()
             .name("nimbus-store-writer".into())
-            .spawn(move || run_writer(writer_conn, &receiver, observer.as_ref()))
+            .spawn(move || run_writer(writer_conn, &receiver, observer.as_ref(), &writer_readers))
             .map_err(|e| DbError::Engine(e.to_string()))?;
         Ok(Store {
             inner: Arc::new(Inner {
@@ -157,7 +167,7 @@ impl Store {
         F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
     {
         let (reply, outcome) = oneshot::channel();
-        let work = Box::new(move |tx: &mut dyn Tx| {
+        let work: Work = Box::new(move |tx: &mut dyn Tx| {
             let result = match std::panic::catch_unwind(AssertUnwindSafe(|| work(tx))) {
                 Ok(result) => result,
                 Err(_) => Err(TxError::Db(DbError::Panicked)),
@@ -184,39 +194,14 @@ impl Store {
         outcome.await.unwrap_or(Err(TxError::Db(DbError::Closed)))
     }
 
-    /// Runs a read on one of the reader connections (a consistent snapshot of committed
-    /// data). Meant for short, indexed reads: it runs on the calling thread.
+    /// Runs a read on one of the reader connections: a consistent snapshot of committed data
+    /// that holds every write acknowledged before the call. Meant for short, indexed reads:
+    /// it runs on the calling thread.
     pub fn read<T>(
         &self,
         work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let mut conn = self.reader();
-        run_cached(&conn, "BEGIN DEFERRED")?;
-        let result = work(&mut SqliteTx::reader(&mut conn));
-        run_cached(&conn, "COMMIT")?;
-        result
-    }
-
-    /// A read of exactly one statement, which SQLite runs on a snapshot of its own: this
-    /// saves the explicit transaction of [`Store::read`]. A second statement is refused.
-    pub fn read_one_statement<T>(
-        &self,
-        work: impl FnOnce(&mut dyn Tx) -> Result<T, DbError>,
-    ) -> Result<T, DbError> {
-        let mut conn = self.reader();
-        work(&mut SqliteTx {
-            conn: &mut conn,
-            savepoint: Savepoint::Unneeded,
-            statements_left: Some(1),
-        })
-    }
-
-    fn reader(&self) -> parking_lot::MutexGuard<'_, Connection> {
-        let readers = &self.inner.readers;
-        readers
-            .iter()
-            .find_map(|r| r.try_lock())
-            .unwrap_or_else(|| readers[rand_index(readers.len())].lock())
+        self.inner.readers.read(work)
     }
 
     /// Applies the service's pending migrations in one transaction.
@@ -255,6 +240,8 @@ impl Store {
 
     /// Finishes queued writes, checkpoints the log and stops the writer.
     pub async fn close(&self) {
+        // Open read transactions would keep the final checkpoint from emptying the log.
+        self.inner.readers.release_all();
         let writer = self.inner.writer.lock().take();
         if let Some(writer) = writer {
             let (done, closed) = oneshot::channel();
@@ -263,10 +250,6 @@ impl Store {
             }
         }
     }
-}
-
-fn rand_index(len: usize) -> usize {
-    (uuid::Uuid::new_v4().as_u128() % len as u128) as usize
 }
 
 fn open_connection(path: &Path, durable: bool, read_only: bool) -> Result<Connection, DbError> {
@@ -304,6 +287,7 @@ fn run_writer(
     mut conn: Connection,
     commands: &mpsc::Receiver<Command>,
     observer: &dyn StoreObserver,
+    readers: &Readers,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut close_reply = None;
@@ -321,7 +305,9 @@ fn run_writer(
             }
         }
         if !batch.is_empty() {
-            for (notify, outcome) in commit_batch(&mut conn, batch.drain(..), observer) {
+            let outcomes = commit_batch(&mut conn, batch.drain(..), observer);
+            readers.committed();
+            for (notify, outcome) in outcomes {
                 notify(outcome);
             }
         }
@@ -400,16 +386,14 @@ fn commit_batch(
 
 /// Runs a parameterless statement through the statement cache (the per-job savepoint
 /// statements run thousands of times a second; parsing them each time shows in profiles).
-fn run_cached(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+pub(crate) fn run_cached(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// A transaction on one SQLite connection.
-struct SqliteTx<'c> {
+pub(crate) struct SqliteTx<'c> {
     conn: &'c mut Connection,
     savepoint: Savepoint,
-    /// How many more statements may run, when limited.
-    statements_left: Option<u32>,
 }
 
 /// Where a job stands with its savepoint.
@@ -425,11 +409,10 @@ enum Savepoint {
 }
 
 impl<'c> SqliteTx<'c> {
-    fn reader(conn: &'c mut Connection) -> Self {
+    pub(crate) fn reader(conn: &'c mut Connection) -> Self {
         SqliteTx {
             conn,
             savepoint: Savepoint::Unneeded,
-            statements_left: None,
         }
     }
 
@@ -438,23 +421,11 @@ impl<'c> SqliteTx<'c> {
             Undo::Savepoint => Savepoint::NotYet,
             Undo::Prechecked => Savepoint::Unneeded,
         };
-        SqliteTx {
-            conn,
-            savepoint,
-            statements_left: None,
-        }
+        SqliteTx { conn, savepoint }
     }
 
     /// Prepares `sql`, first opening the job's savepoint if the statement may change data.
     fn prepare(&mut self, sql: &str) -> Result<rusqlite::CachedStatement<'_>, DbError> {
-        if let Some(left) = &mut self.statements_left {
-            if *left == 0 {
-                return Err(DbError::Engine(
-                    "a one-statement read ran a second statement".into(),
-                ));
-            }
-            *left -= 1;
-        }
         let statement = self.conn.prepare_cached(sql)?;
         if statement.readonly() {
             return Ok(statement);
