@@ -8,7 +8,7 @@ use nimbus_store::{Store, StoreConfig};
 use serde_json::{Value, json};
 
 async fn service() -> (DynamodbService, Arc<Dynamodb>, Clock) {
-    let store = Store::open(StoreConfig { path: None }).await.unwrap();
+    let store = Store::open(StoreConfig::in_memory()).await.unwrap();
     let clock = Clock::new(ClockMode::Test);
     let ddb = Dynamodb::open(store, clock.clone()).await.unwrap();
     (DynamodbService(Arc::clone(&ddb)), ddb, clock)
@@ -146,7 +146,7 @@ async fn unknown_table_and_bad_keys() {
 /// token with each one), so that sweep must be a range search, not a read of every token.
 #[tokio::test]
 async fn token_sweep_searches_by_age() {
-    let store = Store::open(StoreConfig { path: None }).await.unwrap();
+    let store = Store::open(StoreConfig::in_memory()).await.unwrap();
     Dynamodb::open(store.clone(), Clock::new(ClockMode::Test))
         .await
         .unwrap();

@@ -9,7 +9,7 @@ use nimbus_store::{Store, StoreConfig};
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 async fn setup() -> (Arc<Iam>, Clock, RequestContext) {
-    let store = Store::open(StoreConfig { path: None }).await.unwrap();
+    let store = Store::open(StoreConfig::in_memory()).await.unwrap();
     let clock = Clock::new(ClockMode::Test);
     let iam = Iam::open(store, clock.clone(), "000000000000")
         .await

@@ -65,7 +65,7 @@ fn zip_with(name: &str, data: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn create_read_invoke_and_reset() {
-    let store = Store::open(StoreConfig { path: None }).await.unwrap();
+    let store = Store::open(StoreConfig::in_memory()).await.unwrap();
     let lambda = Lambda::open(store, Clock::real(), config("crud"), None)
         .await
         .unwrap();
@@ -112,7 +112,7 @@ fn sync_invoke(function: &str) -> InvokeRequest {
 
 #[tokio::test]
 async fn versions_keep_their_code_and_aliases_route_between_them() {
-    let store = Store::open(StoreConfig { path: None }).await.unwrap();
+    let store = Store::open(StoreConfig::in_memory()).await.unwrap();
     let lambda = Lambda::open(store, Clock::real(), config("versions"), None)
         .await
         .unwrap();

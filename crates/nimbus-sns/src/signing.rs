@@ -245,7 +245,7 @@ mod tests {
     }
 
     async fn store() -> Store {
-        let store = Store::open(nimbus_store::StoreConfig { path: None })
+        let store = Store::open(nimbus_store::StoreConfig::in_memory())
             .await
             .unwrap();
         store

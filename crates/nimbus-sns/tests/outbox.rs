@@ -76,7 +76,7 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let store = Store::open(StoreConfig { path: None }).await.unwrap();
+    let store = Store::open(StoreConfig::in_memory()).await.unwrap();
     let clock = Clock::new(ClockMode::Test);
     let queue = Arc::new(RecordingQueue::default());
     let invoker = Arc::new(RecordingInvoker::default());

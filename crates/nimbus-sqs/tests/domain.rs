@@ -9,7 +9,7 @@ use nimbus_sqs::{NewMessage, ReceiveOptions, Sqs};
 use nimbus_store::{Store, StoreConfig};
 
 async fn setup() -> (Arc<Sqs>, Clock, RequestContext) {
-    let store = Store::open(StoreConfig { path: None }).await.unwrap();
+    let store = Store::open(StoreConfig::in_memory()).await.unwrap();
     let clock = Clock::new(ClockMode::Test);
     let sqs = Sqs::open(store, clock.clone()).await.unwrap();
     (

@@ -10,17 +10,19 @@ use rusqlite::wal::CheckpointMode;
 use crate::DbError;
 use crate::readers::Readers;
 
-/// Log size, in pages, past which a commit asks for a checkpoint (SQLite's own default).
-const CHECKPOINT_PAGES: i32 = 1000;
-/// Log size past which the writer checkpoints itself. Under steady writes the log is never
+/// Log size, in pages (40 MiB), past which a commit asks for a checkpoint. Ten times SQLite's
+/// default: writes with random keys (DynamoDB's key index) dirty a different page each, and a
+/// longer log lets a page changed by many commits be copied into the database once.
+pub const CHECKPOINT_PAGES: u32 = 10_000;
+/// Log size past which the writer checkpoints itself, in checkpoint sizes. Under steady writes the log is never
 /// fully copied between two commits, so it would never restart from its beginning and would
 /// grow without end; the writer's own checkpoint copies what the thread has not (little, as
 /// the thread copies most) and lets the next commit restart the log.
-const WRITER_CHECKPOINT_PAGES: i32 = 4 * CHECKPOINT_PAGES;
+const WRITER_CHECKPOINT_FACTOR: u32 = 2;
 
 /// Hands the writer's commits to a checkpointing thread: after a commit that leaves the log at
-/// `CHECKPOINT_PAGES` or more, the thread runs a passive checkpoint, which never blocks the
-/// writer or the readers; past `WRITER_CHECKPOINT_PAGES` the writer checkpoints itself. The
+/// `checkpoint_pages` or more, the thread runs a passive checkpoint, which never blocks the
+/// writer or the readers; past `WRITER_CHECKPOINT_FACTOR` times that the writer checkpoints itself. The
 /// thread stops when the writer connection is dropped.
 /// Before each of its checkpoints the thread ends idle readers' transactions, which would
 /// otherwise hold the log at their snapshots.
@@ -28,13 +30,16 @@ pub fn start(
     writer: &mut Connection,
     checkpoint_conn: Connection,
     readers: Arc<Readers>,
+    checkpoint_pages: u32,
 ) -> Result<(), DbError> {
+    let checkpoint_pages = i32::try_from(checkpoint_pages).unwrap_or(i32::MAX);
+    let writer_checkpoint_pages = checkpoint_pages.saturating_mul(WRITER_CHECKPOINT_FACTOR as i32);
     // One pending request is enough: a checkpoint copies every frame committed before it.
     let (wake, requests) = mpsc::sync_channel::<()>(1);
     writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
-        if pages >= WRITER_CHECKPOINT_PAGES {
+        if pages >= writer_checkpoint_pages {
             warn_on_failure(wal.checkpoint_v2(CheckpointMode::PASSIVE));
-        } else if pages >= CHECKPOINT_PAGES {
+        } else if pages >= checkpoint_pages {
             let _ = wake.try_send(());
         }
         Ok(())

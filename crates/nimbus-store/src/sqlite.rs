@@ -25,6 +25,23 @@ pub struct StoreConfig {
     /// The database file; `None` keeps state in a throw-away database (RAM-backed where the
     /// system has `/dev/shm`) without fsync, removed when the store closes.
     pub path: Option<PathBuf>,
+    /// Log size, in pages, past which the log is checkpointed into the database file.
+    pub checkpoint_pages: u32,
+}
+
+impl StoreConfig {
+    /// The database at `path` (see [`StoreConfig::path`]) with the default checkpoint size.
+    pub fn new(path: Option<PathBuf>) -> Self {
+        StoreConfig {
+            path,
+            checkpoint_pages: crate::checkpointer::CHECKPOINT_PAGES,
+        }
+    }
+
+    /// A throw-away database.
+    pub fn in_memory() -> Self {
+        Self::new(None)
+    }
 }
 
 /// Told about every group commit (for metrics).
@@ -113,6 +130,7 @@ impl Store {
             &mut writer_conn,
             open_connection(&path, durable, false)?,
             Arc::clone(&readers),
+            config.checkpoint_pages,
         )?;
         let (sender, receiver) = mpsc::channel();
         let writer_readers = Arc::clone(&readers);

@@ -24,21 +24,27 @@ fn uuid_like() -> String {
 
 async fn on_disk(observer: Arc<CountingObserver>) -> Store {
     let path = temp_dir().join("nimbus.sqlite");
-    Store::open_observed(StoreConfig { path: Some(path) }, observer)
+    Store::open_observed(StoreConfig::new(Some(path)), observer)
         .await
         .unwrap()
 }
 
 async fn open_at(path: &std::path::Path) -> Store {
-    Store::open(StoreConfig {
-        path: Some(path.to_path_buf()),
-    })
-    .await
-    .unwrap()
+    Store::open(StoreConfig::new(Some(path.to_path_buf())))
+        .await
+        .unwrap()
+}
+
+/// A store on disk that checkpoints its log at SQLite's default 1,000 pages, so that tests
+/// of checkpointing need few writes.
+async fn open_with_short_log(path: &std::path::Path) -> Store {
+    let mut config = StoreConfig::new(Some(path.to_path_buf()));
+    config.checkpoint_pages = 1000;
+    Store::open(config).await.unwrap()
 }
 
 async fn in_memory(observer: Arc<CountingObserver>) -> Store {
-    Store::open_observed(StoreConfig { path: None }, observer)
+    Store::open_observed(StoreConfig::in_memory(), observer)
         .await
         .unwrap()
 }
@@ -92,7 +98,7 @@ async fn on_disk_commits_are_fsynced_and_survive_reopen() {
 
 #[tokio::test]
 async fn in_memory_store_leaves_no_files() {
-    let store = Store::open(StoreConfig { path: None }).await.unwrap();
+    let store = Store::open(StoreConfig::in_memory()).await.unwrap();
     assert!(!store.is_durable());
     assert_eq!(store.synchronous_mode().await.unwrap(), 0);
     store.close().await;
@@ -101,7 +107,7 @@ async fn in_memory_store_leaves_no_files() {
 /// A store on disk with an empty table `t` of blobs; the database file's path.
 async fn store_with_blob_table() -> (std::path::PathBuf, Store) {
     let path = temp_dir().join("nimbus.sqlite");
-    let store = open_at(&path).await;
+    let store = open_with_short_log(&path).await;
     store
         .write(|tx| -> Result<(), TxError<()>> {
             tx.execute("CREATE TABLE t (v BLOB)", &[])?;
@@ -181,7 +187,7 @@ async fn the_log_stays_bounded_under_steady_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_reader_does_not_hold_the_log() {
     let path = temp_dir().join("nimbus.sqlite");
-    let store = open_at(&path).await;
+    let store = open_with_short_log(&path).await;
     store
         .write(|tx| -> Result<(), TxError<nimbus_store::DbError>> {
             tx.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)", &[])?;
@@ -192,6 +198,7 @@ async fn an_idle_reader_does_not_hold_the_log() {
     store
         .read(|tx| tx.query("SELECT count(*) FROM t", &[]))
         .unwrap();
+    // Several times the log size that asks for a checkpoint.
     const COMMITS: i64 = 6_000;
     for k in 0..COMMITS {
         store

@@ -71,7 +71,7 @@ pub async fn compose(
     };
     tracing::info!(?database, clock = ?clock.mode(), "opening the store");
     let observer = Arc::new(CommitMetrics(metrics.commit_observer()));
-    let store = Store::open_observed(StoreConfig { path: database }, observer).await?;
+    let store = Store::open_observed(StoreConfig::new(database), observer).await?;
 
     let sqs = Sqs::open(store.clone(), clock.clone()).await?;
     sqs.spawn_workers(shutdown.clone());
