@@ -52,8 +52,12 @@ pub fn check_body(body: &str) -> Result<(), ServiceError> {
     if body.is_empty() {
         return Err(errors::missing_parameter("MessageBody"));
     }
-    let allowed = |c: char| matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}');
-    if body.chars().all(allowed) {
+    // SQS allows #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
+    // A `str` holds no surrogates, so beyond the control characters only U+FFFE and U+FFFF
+    // are refused; checking bytes keeps this off the profile of every send.
+    let controls_allowed = body.bytes().all(|b| b >= 0x20 || matches!(b, 0x9 | 0xA | 0xD));
+    let non_characters = !body.is_ascii() && body.contains(['\u{FFFE}', '\u{FFFF}']);
+    if controls_allowed && !non_characters {
         Ok(())
     } else {
         Err(errors::invalid_message_contents())
@@ -221,6 +225,14 @@ mod tests {
             "InvalidMessageContents"
         );
         assert_eq!(check_body("").unwrap_err().code, "MissingParameter");
+        assert!(check_body("del \u{7F}, private \u{E000}, last \u{10FFFF}, \u{FFFD}").is_ok());
+        for refused in ["nul \u{0}", "unit \u{1F}", "not \u{FFFE}", "not \u{FFFF}"] {
+            assert_eq!(
+                check_body(refused).unwrap_err().code,
+                "InvalidMessageContents",
+                "{refused:?}"
+            );
+        }
     }
 
     #[test]
