@@ -86,7 +86,7 @@ pub fn identify(
     if let Some(found) = identify_cbor(req, services) {
         return found;
     }
-    if let Some(target) = header_str(req, "x-amz-target") {
+    if let Some(target) = header_str(req, &X_AMZ_TARGET) {
         return identify_json(req, services, target);
     }
     if is_query(req) {
@@ -95,7 +95,11 @@ pub fn identify(
     rest_json::route(req, services, signing_service).ok_or(IdentifyError::NoService)
 }
 
-fn header_str<'a>(req: &'a WireRequest, name: &str) -> Option<&'a str> {
+// Names known in advance: looking one up by `&str` parses the name on every request.
+const X_AMZ_TARGET: http::HeaderName = http::HeaderName::from_static("x-amz-target");
+const SMITHY_PROTOCOL: http::HeaderName = http::HeaderName::from_static("smithy-protocol");
+
+fn header_str<'a>(req: &'a WireRequest, name: &http::HeaderName) -> Option<&'a str> {
     req.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -104,7 +108,7 @@ fn identify_cbor(
     services: &[&'static ServiceModel],
 ) -> Option<Result<Identified, IdentifyError>> {
     let by_header =
-        header_str(req, "smithy-protocol").is_some_and(|v| v.eq_ignore_ascii_case("rpc-v2-cbor"));
+        header_str(req, &SMITHY_PROTOCOL).is_some_and(|v| v.eq_ignore_ascii_case("rpc-v2-cbor"));
     let rest = req.path.strip_prefix("/service/");
     let (service_name, operation) = match rest.and_then(|r| r.split_once("/operation/")) {
         Some((s, o)) if !s.is_empty() && !o.contains('/') => (s, o),
@@ -140,7 +144,7 @@ fn identify_json(
         .copied()
         .find(|s| s.target_prefix == Some(prefix))
         .ok_or(IdentifyError::NoService)?;
-    let content_type = header_str(req, "content-type").unwrap_or("");
+    let content_type = header_str(req, &http::header::CONTENT_TYPE).unwrap_or("");
     let protocol = if content_type.contains("1.1") {
         Protocol::AwsJson11
     } else if content_type.contains("1.0") {
@@ -154,7 +158,7 @@ fn identify_json(
 }
 
 fn is_query(req: &WireRequest) -> bool {
-    let form = header_str(req, "content-type").is_some_and(|v| {
+    let form = header_str(req, &http::header::CONTENT_TYPE).is_some_and(|v| {
         v.to_ascii_lowercase()
             .starts_with("application/x-www-form-urlencoded")
     });

@@ -184,6 +184,8 @@ fn claimed_service(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
         .map(|scope| scope.service)
 }
 
+const X_AMZN_TRACE_ID: http::HeaderName = http::HeaderName::from_static("x-amzn-trace-id");
+
 fn request_context(
     state: &EdgeState,
     headers: &HeaderMap,
@@ -215,7 +217,7 @@ fn request_context(
         access_key_id: verified.access_key_id,
         base_url,
         trace_header: headers
-            .get("x-amzn-trace-id")
+            .get(&X_AMZN_TRACE_ID)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     }

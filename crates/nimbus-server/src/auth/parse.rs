@@ -103,8 +103,26 @@ pub fn find_scope(
     query: Option<&str>,
 ) -> Result<Option<CredentialScope>, AuthError> {
     match authorization {
-        Some(header) => CredentialScope::parse(header_parts(header)?.credential).map(Some),
+        Some(header) => CredentialScope::parse(header_credential(header)?).map(Some),
         None => Ok(find_claim(None, query)?.map(|claim| claim.scope)),
+    }
+}
+
+/// The `Credential` of an `Authorization` header that has all three parameters: the part of
+/// [`header_parts`] that unchecked requests need, found without splitting the header.
+fn header_credential(header: &str) -> Result<&str, AuthError> {
+    let value_of = |name: &str| {
+        let start = header.find(name)? + name.len();
+        let value = &header[start..];
+        Some(value[..value.find(',').unwrap_or(value.len())].trim())
+    };
+    match (
+        header.starts_with(ALGORITHM),
+        value_of("Credential="),
+        header.contains("SignedHeaders=") && header.contains("Signature="),
+    ) {
+        (true, Some(credential), true) => Ok(credential),
+        _ => header_parts(header).map(|parts| parts.credential),
     }
 }
 
@@ -259,5 +277,23 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_scope_alone_agrees_with_the_whole_claim() {
+        for header in [
+            "AWS4-HMAC-SHA256 Credential=AKID/20150830/eu-west-1/sqs/aws4_request,SignedHeaders=host;x-amz-date,  Signature=abc",
+            "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=ab, Credential=AKID/20150830/us-east-1/sqs/aws4_request",
+            "AWS4-HMAC-SHA256 Credential = AKID/20150830/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=ab",
+            "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/sqs/aws4_request, Signature=ab",
+            "AWS4-HMAC-SHA256 Credential=AKID/2015/us-east-1, SignedHeaders=host, Signature=ab",
+            "AWS AKID:abc",
+        ] {
+            let scope = find_scope(Some(header), None);
+            match find_claim(Some(header), None) {
+                Ok(claim) => assert_eq!(scope.unwrap(), claim.map(|c| c.scope), "{header}"),
+                Err(_) => assert!(scope.is_err(), "{header}"),
+            }
+        }
     }
 }
