@@ -55,7 +55,9 @@ pub fn check_body(body: &str) -> Result<(), ServiceError> {
     // SQS allows #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
     // A `str` holds no surrogates, so beyond the control characters only U+FFFE and U+FFFF
     // are refused; checking bytes keeps this off the profile of every send.
-    let controls_allowed = body.bytes().all(|b| b >= 0x20 || matches!(b, 0x9 | 0xA | 0xD));
+    let controls_allowed = body
+        .bytes()
+        .all(|b| b >= 0x20 || matches!(b, 0x9 | 0xA | 0xD));
     let non_characters = !body.is_ascii() && body.contains(['\u{FFFE}', '\u{FFFF}']);
     if controls_allowed && !non_characters {
         Ok(())
