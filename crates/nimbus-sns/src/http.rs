@@ -25,35 +25,23 @@ pub enum HttpOutcome {
     Failed(String),
 }
 
+type Connected = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// Built on first use: reading the system trust store takes tens of milliseconds, which a
+/// server should not spend before it listens, nor at all if it never delivers over HTTP.
 pub struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: std::sync::OnceLock<Connected>,
 }
 
 impl HttpClient {
     pub fn new() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
-        // `https://` URLs need the TLS layer to see the scheme, not the plain connector.
-        connector.enforce_http(false);
-        let builder = HttpsConnectorBuilder::new();
-        let builder = match builder.with_native_roots() {
-            Ok(builder) => builder,
-            Err(err) => {
-                tracing::warn!(%err, "no system trust store: https endpoints will not verify");
-                HttpsConnectorBuilder::new().with_tls_config(
-                    rustls::ClientConfig::builder()
-                        .with_root_certificates(rustls::RootCertStore::empty())
-                        .with_no_client_auth(),
-                )
-            }
-        };
-        let connector = builder
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(connector);
         HttpClient {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: std::sync::OnceLock::new(),
         }
+    }
+
+    fn client(&self) -> &Connected {
+        self.client.get_or_init(connect)
     }
 
     /// POSTs `body` to `url` with `headers`.
@@ -66,7 +54,7 @@ impl HttpClient {
             Ok(request) => request,
             Err(err) => return HttpOutcome::Rejected(400).or_log(&err),
         };
-        match tokio::time::timeout(REQUEST_TIMEOUT, self.client.request(request)).await {
+        match tokio::time::timeout(REQUEST_TIMEOUT, self.client().request(request)).await {
             Err(_) => HttpOutcome::Failed("timed out".into()),
             Ok(Err(err)) => HttpOutcome::Failed(with_causes(&err)),
             Ok(Ok(response)) => {
@@ -79,6 +67,30 @@ impl HttpClient {
             }
         }
     }
+}
+
+fn connect() -> Connected {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    // `https://` URLs need the TLS layer to see the scheme, not the plain connector.
+    connector.enforce_http(false);
+    let builder = HttpsConnectorBuilder::new();
+    let builder = match builder.with_native_roots() {
+        Ok(builder) => builder,
+        Err(err) => {
+            tracing::warn!(%err, "no system trust store: https endpoints will not verify");
+            HttpsConnectorBuilder::new().with_tls_config(
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth(),
+            )
+        }
+    };
+    let connector = builder
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
+    Client::builder(TokioExecutor::new()).build(connector)
 }
 
 /// An error and its causes ("client error (Connect): invalid peer certificate: …"): the
