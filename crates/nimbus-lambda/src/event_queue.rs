@@ -163,7 +163,8 @@ impl Lambda {
         let (name, qualifier) = (function.name.clone(), function.qualifier.clone());
         let request_id = request_id.unwrap_or_else(nimbus_core::ids::uuid);
         let now = self.clock.now_ms();
-        self.db.write(move |tx| {
+        // Prechecked here and below: these jobs never abort.
+        self.db.write_prechecked(move |tx| {
             tx.execute(
                 "INSERT INTO lambda_event_queue (account, region, name, qualifier, payload, enqueued_at, due_at, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
                 &params![&account, &region, &name, qualifier, payload.to_vec(), now, &request_id],
@@ -211,7 +212,7 @@ impl Lambda {
         let ids: Vec<i64> = admitted.iter().map(|(id, _)| *id).collect();
         let claimed = self
             .db
-            .write(move |tx| {
+            .write_prechecked(move |tx| {
                 let mut events = Vec::with_capacity(ids.len());
                 for id in ids {
                     let Some(row) = tx.query_one(
@@ -278,7 +279,7 @@ impl Lambda {
 
     async fn finish_event(&self, id: i64, next: Next) -> Result<(), ServiceError> {
         self.db
-            .write(move |tx| {
+            .write_prechecked(move |tx| {
                 match next {
                     Next::Retry {
                         due_at,

@@ -495,8 +495,9 @@ impl Sns {
         if settlements.is_empty() {
             return Ok(());
         }
+        // Prechecked: settling never aborts.
         self.db
-            .write(move |tx| {
+            .write_prechecked(move |tx| {
                 for s in &settlements {
                     if let Some(at) = s.retry_at {
                         tx.execute(

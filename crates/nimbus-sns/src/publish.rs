@@ -267,9 +267,10 @@ impl Sns {
         let now = self.clock.now_ms();
         let base_url = ctx.base_url.clone();
         let trace_header = ctx.trace_header.clone();
+        // Prechecked: a message that fails its checks fails alone; the job never aborts.
         let (results, queued) = self
             .db
-            .write(move |tx| {
+            .write_prechecked(move |tx| {
                 let topic_arn = &fanout.topic.arn;
                 let mut queued = 0usize;
                 let mut results = Vec::with_capacity(checked.len());
