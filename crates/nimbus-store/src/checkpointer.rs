@@ -14,18 +14,18 @@ use crate::readers::Readers;
 /// default: writes with random keys (DynamoDB's key index) dirty a different page each, and a
 /// longer log lets a page changed by many commits be copied into the database once.
 pub const CHECKPOINT_PAGES: u32 = 10_000;
-/// Log size past which the writer checkpoints itself, in checkpoint sizes. Under steady writes the log is never
-/// fully copied between two commits, so it would never restart from its beginning and would
-/// grow without end; the writer's own checkpoint copies what the thread has not (little, as
-/// the thread copies most) and lets the next commit restart the log.
+/// Log size past which the writer checkpoints itself, in checkpoint sizes. Under steady
+/// writes the log is never fully copied between two commits, so it would never restart from
+/// its beginning and would grow without end; the writer's own checkpoint copies what the
+/// thread has not (little, as the thread copies most) and lets the next commit restart the log.
 const WRITER_CHECKPOINT_FACTOR: u32 = 2;
 
 /// Hands the writer's commits to a checkpointing thread: after a commit that leaves the log at
 /// `checkpoint_pages` or more, the thread runs a passive checkpoint, which never blocks the
-/// writer or the readers; past `WRITER_CHECKPOINT_FACTOR` times that the writer checkpoints itself. The
-/// thread stops when the writer connection is dropped.
-/// Before each of its checkpoints the thread ends idle readers' transactions, which would
-/// otherwise hold the log at their snapshots.
+/// writer or the readers; past `WRITER_CHECKPOINT_FACTOR` times that, the writer checkpoints
+/// itself. Before each of its checkpoints the thread ends idle readers' transactions, which
+/// would otherwise hold the log at their snapshots. The thread stops when the writer
+/// connection is dropped.
 pub fn start(
     writer: &mut Connection,
     checkpoint_conn: Connection,

@@ -59,20 +59,13 @@ impl StoreObserver for NoObserver {
 /// transaction's fate is known.
 struct Job {
     work: Work,
-    undo: Undo,
+    /// `NotYet` for a job whose failure is undone by a savepoint; `Unneeded` for a prechecked
+    /// job, which promised to fail only before its first change (a broken promise rolls back
+    /// its whole batch).
+    savepoint: Savepoint,
 }
 
 type Work = Box<dyn FnOnce(&mut dyn Tx) -> Finish + Send>;
-
-/// How a failed job's changes are taken back without touching the rest of its batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Undo {
-    /// A savepoint, opened just before the job's first change.
-    Savepoint,
-    /// None: the job promised to fail only before its first change. Saves the savepoint's
-    /// page copies on hot paths; a job that breaks the promise rolls back its whole batch.
-    Prechecked,
-}
 
 /// Whether to keep the job's changes, and whom to tell the final outcome.
 struct Finish {
@@ -161,7 +154,7 @@ impl Store {
         E: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
     {
-        self.write_with(Undo::Savepoint, work).await
+        self.write_with(Savepoint::NotYet, work).await
     }
 
     /// [`Store::write`] for a job that makes all its checks before its first change: it may
@@ -175,10 +168,10 @@ impl Store {
         E: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
     {
-        self.write_with(Undo::Prechecked, work).await
+        self.write_with(Savepoint::Unneeded, work).await
     }
 
-    async fn write_with<T, E, F>(&self, undo: Undo, work: F) -> Result<T, TxError<E>>
+    async fn write_with<T, E, F>(&self, savepoint: Savepoint, work: F) -> Result<T, TxError<E>>
     where
         T: Send + 'static,
         E: Send + 'static,
@@ -201,7 +194,7 @@ impl Store {
                 }),
             }
         });
-        let job = Job { work, undo };
+        let job = Job { work, savepoint };
         let sent = match &*self.inner.writer.lock() {
             Some(writer) => writer.send(Command::Write(job)).is_ok(),
             None => false,
@@ -346,9 +339,8 @@ fn commit_batch(
     observer: &dyn StoreObserver,
 ) -> Acks {
     let mut finishes: Acks = Vec::new();
-    if let Err(err) = run_cached(conn, "BEGIN IMMEDIATE") {
-        // Dropping a job drops its reply channel: the caller sees the store as unavailable.
-        tracing::error!(err = %DbError::from(err), "cannot begin a write transaction");
+    // Dropping a job drops its reply channel: the caller sees the store as unavailable.
+    if !begin_write(conn) {
         return finishes;
     }
     // Jobs before this index were rolled back with their batch and already hold their error.
@@ -357,23 +349,26 @@ fn commit_batch(
     for job in jobs {
         count += 1;
         let changes_before = conn.total_changes();
-        let mut tx = SqliteTx::writer(conn, job.undo);
+        let mut tx = SqliteTx {
+            conn,
+            savepoint: job.savepoint,
+        };
         let finish = (job.work)(&mut tx);
         let savepoint = tx.savepoint;
-        let undone = match (savepoint, finish.keep) {
-            (Savepoint::Open, true) => run_cached(conn, "RELEASE job"),
-            (Savepoint::Open, false) => {
-                run_cached(conn, "ROLLBACK TO job").and_then(|()| run_cached(conn, "RELEASE job"))
-            }
-            (Savepoint::Unneeded | Savepoint::NotYet | Savepoint::Failed, _) => Ok(()),
+        let failed = match (savepoint, finish.keep) {
+            (Savepoint::Open, true) => run_cached(conn, "RELEASE job").err().map(DbError::from),
+            (Savepoint::Open, false) => run_cached(conn, "ROLLBACK TO job")
+                .and_then(|()| run_cached(conn, "RELEASE job"))
+                .err()
+                .map(DbError::from),
+            (Savepoint::Failed, _) => Some(savepoint_failed()),
+            (Savepoint::Unneeded | Savepoint::NotYet, _) => None,
         };
-        let failed = match (savepoint, undone) {
-            (Savepoint::Failed, _) => Some(DbError::Engine("cannot open a savepoint".into())),
-            (_, result) => result.err().map(DbError::from),
-        };
-        let broke_promise = !finish.keep && conn.total_changes() != changes_before;
+        let broke_promise = savepoint == Savepoint::Unneeded
+            && !finish.keep
+            && conn.total_changes() != changes_before;
         finishes.push((finish.notify, failed));
-        if broke_promise && savepoint == Savepoint::Unneeded {
+        if broke_promise {
             tracing::error!(
                 "a prechecked write failed after changing data; its batch is rolled back"
             );
@@ -382,8 +377,7 @@ fn commit_batch(
                 *outcome = Some(DbError::BatchRolledBack);
             }
             in_transaction = finishes.len();
-            if let Err(err) = run_cached(conn, "BEGIN IMMEDIATE") {
-                tracing::error!(err = %DbError::from(err), "cannot begin a write transaction");
+            if !begin_write(conn) {
                 return finishes;
             }
         }
@@ -394,12 +388,27 @@ fn commit_batch(
         let _ = conn.execute_batch("ROLLBACK");
     }
     observer.record_commit(count, started.elapsed().as_secs_f64());
-    for (_, outcome) in &mut finishes[in_transaction..] {
-        if let Some(err) = &commit_error {
+    if let Some(err) = commit_error {
+        for (_, outcome) in &mut finishes[in_transaction..] {
             *outcome = Some(err.clone());
         }
     }
     finishes
+}
+
+/// Starts the batch's transaction; false (logged) when it cannot.
+fn begin_write(conn: &Connection) -> bool {
+    match run_cached(conn, "BEGIN IMMEDIATE") {
+        Ok(()) => true,
+        Err(err) => {
+            tracing::error!(err = %DbError::from(err), "cannot begin a write transaction");
+            false
+        }
+    }
+}
+
+fn savepoint_failed() -> DbError {
+    DbError::Engine("cannot open a savepoint".into())
 }
 
 /// Runs a parameterless statement through the statement cache (the per-job savepoint
@@ -434,14 +443,6 @@ impl<'c> SqliteTx<'c> {
         }
     }
 
-    fn writer(conn: &'c mut Connection, undo: Undo) -> Self {
-        let savepoint = match undo {
-            Undo::Savepoint => Savepoint::NotYet,
-            Undo::Prechecked => Savepoint::Unneeded,
-        };
-        SqliteTx { conn, savepoint }
-    }
-
     /// Prepares `sql`, first opening the job's savepoint if the statement may change data.
     fn prepare(&mut self, sql: &str) -> Result<rusqlite::CachedStatement<'_>, DbError> {
         let statement = self.conn.prepare_cached(sql)?;
@@ -457,7 +458,7 @@ impl<'c> SqliteTx<'c> {
                 self.savepoint = Savepoint::Open;
             }
             // No change may run where it could not be undone.
-            Savepoint::Failed => return Err(DbError::Engine("cannot open a savepoint".into())),
+            Savepoint::Failed => return Err(savepoint_failed()),
             Savepoint::Unneeded | Savepoint::Open => {}
         }
         Ok(statement)

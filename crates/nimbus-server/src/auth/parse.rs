@@ -103,26 +103,8 @@ pub fn find_scope(
     query: Option<&str>,
 ) -> Result<Option<CredentialScope>, AuthError> {
     match authorization {
-        Some(header) => CredentialScope::parse(header_credential(header)?).map(Some),
+        Some(header) => CredentialScope::parse(header_parts(header)?.credential).map(Some),
         None => Ok(find_claim(None, query)?.map(|claim| claim.scope)),
-    }
-}
-
-/// The `Credential` of an `Authorization` header that has all three parameters: the part of
-/// [`header_parts`] that unchecked requests need, found without splitting the header.
-fn header_credential(header: &str) -> Result<&str, AuthError> {
-    let value_of = |name: &str| {
-        let start = header.find(name)? + name.len();
-        let value = &header[start..];
-        Some(value[..value.find(',').unwrap_or(value.len())].trim())
-    };
-    match (
-        header.starts_with(ALGORITHM),
-        value_of("Credential="),
-        header.contains("SignedHeaders=") && header.contains("Signature="),
-    ) {
-        (true, Some(credential), true) => Ok(credential),
-        _ => header_parts(header).map(|parts| parts.credential),
     }
 }
 
