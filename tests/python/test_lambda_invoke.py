@@ -8,8 +8,11 @@ import json
 import shutil
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lambda_helpers import (  # noqa: F401
@@ -42,6 +45,22 @@ def test_warm_instance_is_reused(lam):
     create(lam, "warm", {"app.py": PYTHON_ECHO})
     pids = {invoke_json(lam, "warm", {"i": i})[1]["pid"] for i in range(3)}
     assert len(pids) == 1
+
+
+def test_32_concurrent_invokes_run_on_32_instances(lam, nimbus):
+    """Invokes that overlap each get an instance of their own, up to the account's limit."""
+    create(lam, "wide", {"app.py": "import os, time\n\ndef handler(event, context):\n"
+                                   "    time.sleep(0.5)\n    return os.getpid()\n"})
+    wide = boto3.client(
+        "lambda", endpoint_url=nimbus.url, region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test",
+        config=Config(max_pool_connections=32, retries={"total_max_attempts": 1}),
+    )
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        answers = list(pool.map(lambda i: invoke_json(wide, "wide", {"i": i}), range(32)))
+    assert [r["StatusCode"] for r, _ in answers] == [200] * 32
+    assert all("FunctionError" not in r for r, _ in answers)
+    assert len({pid for _, pid in answers}) == 32
 
 
 @needs_node
