@@ -73,9 +73,10 @@ impl<const N: usize> Modulus<N> {
         t
     }
 
-    /// base^exponent mod m; `base` must be below m.
-    pub fn pow(&self, base: &BigUint, exponent: &BigUint) -> Option<BigUint> {
-        let base = self.multiply(&to_limbs::<N>(base)?, &self.r_squared);
+    /// value^exponent mod m, for a value of any length given as little-endian limbs and an
+    /// exponent as big-endian bytes; the result as limbs.
+    pub fn pow_of(&self, value: &[u64], exponent: &[u8]) -> [u64; N] {
+        let base = self.reduce(value);
         let mut one = [0_u64; N];
         one[0] = 1;
         let mut table = [[0_u64; N]; 1 << WINDOW];
@@ -83,9 +84,8 @@ impl<const N: usize> Modulus<N> {
         for i in 1..table.len() {
             table[i] = self.multiply(&table[i - 1], &base);
         }
-        let exponent = exponent.to_bytes_be();
         let mut result = table[0];
-        for byte in exponent {
+        for &byte in exponent {
             for nibble in [byte >> 4, byte & 0x0f] {
                 for _ in 0..WINDOW {
                     result = self.multiply(&result, &result);
@@ -95,7 +95,38 @@ impl<const N: usize> Modulus<N> {
                 }
             }
         }
-        Some(from_limbs(&self.multiply(&result, &one)))
+        self.multiply(&result, &one)
+    }
+
+    /// value·R mod m (the Montgomery form of value mod m), by Horner's rule over chunks of
+    /// `N` limbs: far cheaper than a general division of the whole value.
+    fn reduce(&self, value: &[u64]) -> [u64; N] {
+        let mut result = [0_u64; N];
+        for chunk in value.chunks(N).rev() {
+            let mut limbs = [0_u64; N];
+            limbs[..chunk.len()].copy_from_slice(chunk);
+            // Both products are below m·R (one factor is below R, the other below m).
+            let shifted = self.multiply(&result, &self.r_squared);
+            let digit = self.multiply(&limbs, &self.r_squared);
+            result = self.add(&shifted, &digit);
+        }
+        result
+    }
+
+    /// a + b mod m, for a, b < m.
+    fn add(&self, a: &[u64; N], b: &[u64; N]) -> [u64; N] {
+        let mut sum = [0_u64; N];
+        let mut carry = false;
+        for i in 0..N {
+            let (s, c1) = a[i].overflowing_add(b[i]);
+            let (s, c2) = s.overflowing_add(u64::from(carry));
+            sum[i] = s;
+            carry = c1 || c2;
+        }
+        if carry || !less_than(&sum, &self.limbs) {
+            subtract(&mut sum, &self.limbs);
+        }
+        sum
     }
 }
 
@@ -118,6 +149,18 @@ fn subtract<const N: usize>(a: &mut [u64; N], b: &[u64; N]) {
     }
 }
 
+/// The little-endian limbs of a big-endian number.
+pub(crate) fn limbs_of_be_bytes(bytes: &[u8]) -> Vec<u64> {
+    bytes
+        .rchunks(8)
+        .map(|chunk| {
+            let mut word = [0_u8; 8];
+            word[8 - chunk.len()..].copy_from_slice(chunk);
+            u64::from_be_bytes(word)
+        })
+        .collect()
+}
+
 /// Little-endian limbs; `None` when the value needs more than `N`.
 fn to_limbs<const N: usize>(value: &BigUint) -> Option<[u64; N]> {
     let bytes = value.to_bytes_le();
@@ -133,7 +176,8 @@ fn to_limbs<const N: usize>(value: &BigUint) -> Option<[u64; N]> {
     Some(limbs)
 }
 
-fn from_limbs<const N: usize>(limbs: &[u64; N]) -> BigUint {
+/// The number of little-endian limbs.
+pub(crate) fn from_limbs(limbs: &[u64]) -> BigUint {
     let bytes: Vec<u8> = limbs.iter().flat_map(|l| l.to_le_bytes()).collect();
     BigUint::from_bytes_le(&bytes)
 }
@@ -162,14 +206,17 @@ mod tests {
             ] {
                 let base = rng.gen_biguint_below(&m);
                 assert_eq!(
-                    modulus.pow(&base, &exponent).unwrap(),
+                    from_limbs(&modulus.pow_of(
+                        &limbs_of_be_bytes(&base.to_bytes_be()),
+                        &exponent.to_bytes_be()
+                    )),
                     base.modpow(&exponent, &m),
                     "{bits}-bit modulus, round {round}"
                 );
             }
             let top = &m - BigUint::from(1_u32);
             assert_eq!(
-                modulus.pow(&top, &BigUint::from(2_u32)).unwrap(),
+                from_limbs(&modulus.pow_of(&limbs_of_be_bytes(&top.to_bytes_be()), &[2])),
                 BigUint::from(1_u32)
             );
         }
@@ -177,8 +224,27 @@ mod tests {
 
     #[test]
     fn matches_the_general_modpow_for_the_key_sizes() {
+        agrees_with_general_modpow::<4>(256);
         agrees_with_general_modpow::<8>(512);
         agrees_with_general_modpow::<16>(1024);
+    }
+
+    #[test]
+    fn long_values_are_reduced_before_exponentiation() {
+        let mut rng = rsa::rand_core::OsRng;
+        let m = rng.gen_prime(256);
+        let modulus = Modulus::<4>::new(&m).unwrap();
+        let exponent = rng.gen_biguint(256);
+        for bits in [1, 64, 255, 256, 300, 2048] {
+            let value = rng.gen_biguint(bits);
+            let limbs = limbs_of_be_bytes(&value.to_bytes_be());
+            assert_eq!(
+                from_limbs(&modulus.pow_of(&limbs, &exponent.to_bytes_be())),
+                value.modpow(&exponent, &m),
+                "{bits}-bit value"
+            );
+        }
+        assert_eq!(modulus.pow_of(&[], &[1]), [0; 4]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use num_bigint_dig::ModInverse;
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 use rsa::{BigUint, RsaPrivateKey};
 
-use crate::montgomery::Modulus;
+use crate::montgomery::{Modulus, from_limbs, limbs_of_be_bytes};
 
 /// DER DigestInfo prefixes (RFC 8017 §9.2, note 1).
 pub(crate) const SHA1_PREFIX: &[u8] = &[
@@ -16,9 +16,10 @@ pub(crate) const SHA256_PREFIX: &[u8] = &[
     0x00, 0x04, 0x20,
 ];
 
-/// How one prime's exponentiation is done: the specialised sizes of the four- and two-prime
-/// RSA-2048 keys, the general code otherwise.
+/// How one prime's exponentiation is done: the specialised sizes of the eight-, four- and
+/// two-prime RSA-2048 keys, the general code otherwise.
 enum Exponentiation {
+    Limbs4(Modulus<4>),
     Limbs8(Modulus<8>),
     Limbs16(Modulus<16>),
     General,
@@ -28,6 +29,8 @@ struct PrimePart {
     prime: BigUint,
     /// d mod (p − 1).
     exponent: BigUint,
+    /// The same, big-endian.
+    exponent_bytes: Vec<u8>,
     /// (n/p)·((n/p)⁻¹ mod p): 1 modulo p, 0 modulo the other primes.
     coefficient: BigUint,
     exponentiation: Exponentiation,
@@ -48,16 +51,20 @@ impl PrivateKey {
         for prime in key.primes() {
             let cofactor = &modulus / prime;
             let inverse = (&cofactor % prime).mod_inverse(prime)?.to_biguint()?;
-            let exponentiation = if let Some(m) = Modulus::<8>::new(prime) {
+            let exponentiation = if let Some(m) = Modulus::<4>::new(prime) {
+                Exponentiation::Limbs4(m)
+            } else if let Some(m) = Modulus::<8>::new(prime) {
                 Exponentiation::Limbs8(m)
             } else if let Some(m) = Modulus::<16>::new(prime) {
                 Exponentiation::Limbs16(m)
             } else {
                 Exponentiation::General
             };
+            let exponent = key.d() % (prime - BigUint::from(1_u32));
             parts.push(PrimePart {
                 prime: prime.clone(),
-                exponent: key.d() % (prime - BigUint::from(1_u32)),
+                exponent_bytes: exponent.to_bytes_be(),
+                exponent,
                 coefficient: (cofactor * inverse) % &modulus,
                 exponentiation,
             });
@@ -80,16 +87,18 @@ impl PrivateKey {
         encoded[k - t_len - 1] = 0;
         encoded[k - t_len..k - digest.len()].copy_from_slice(prefix);
         encoded[k - digest.len()..].copy_from_slice(digest);
-        let message = BigUint::from_bytes_be(&encoded);
+        let message = limbs_of_be_bytes(&encoded);
         let mut signature = BigUint::from(0_u32);
         for part in &self.parts {
-            let base = &message % &part.prime;
             let power = match &part.exponentiation {
-                Exponentiation::Limbs8(m) => m.pow(&base, &part.exponent),
-                Exponentiation::Limbs16(m) => m.pow(&base, &part.exponent),
-                Exponentiation::General => None,
-            }
-            .unwrap_or_else(|| base.modpow(&part.exponent, &part.prime));
+                Exponentiation::Limbs4(m) => from_limbs(&m.pow_of(&message, &part.exponent_bytes)),
+                Exponentiation::Limbs8(m) => from_limbs(&m.pow_of(&message, &part.exponent_bytes)),
+                Exponentiation::Limbs16(m) => from_limbs(&m.pow_of(&message, &part.exponent_bytes)),
+                Exponentiation::General => {
+                    let base = BigUint::from_bytes_be(&encoded) % &part.prime;
+                    base.modpow(&part.exponent, &part.prime)
+                }
+            };
             signature += power * &part.coefficient;
         }
         let bytes = (signature % &self.modulus).to_bytes_be();
@@ -122,6 +131,7 @@ mod tests {
     #[test]
     fn signatures_equal_the_rsa_crate_for_multi_and_two_prime_keys() {
         same_as_the_rsa_crate(&crate::signing::new_key().unwrap());
+        same_as_the_rsa_crate(&crate::signing::multi_prime_key(4).unwrap());
         let two_prime = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
         same_as_the_rsa_crate(&two_prime);
         // A size without a specialised exponentiation takes the general path.

@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
@@ -281,6 +282,10 @@ fn open_connection(path: &Path, durable: bool, read_only: bool) -> Result<Connec
     // Savepoint journals are scratch data: keep them in memory.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(256);
+    // Plans that do not depend on bound values. Without this, a statement with `LIMIT ?` or
+    // a filter `= ?` on a small integer is planned again on every use, because the statement
+    // cache clears its bindings and that expires such a plan.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     if read_only {
         // Readers serve the hot reads (GetItem, Query, receives); SQLite's default 2 MB cache
         // made a 10 MB working set go back to the file for most pages. Pages are cached only
@@ -552,5 +557,33 @@ impl Store {
         .map_err(|e| match e {
             TxError::Abort(e) | TxError::Db(e) => e,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::open_connection;
+
+    /// SQLite re-plans a statement whose bound values could change its plan (a `LIMIT ?`, an
+    /// equality filter on a small integer) every time the statement cache clears its bindings;
+    /// the store's connections ask for plans that do not depend on bound values.
+    #[test]
+    fn cached_statements_are_not_prepared_again() {
+        let conn = open_connection(std::path::Path::new(":memory:"), false, false).unwrap();
+        conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER, flag INTEGER)")
+            .unwrap();
+        let sql = "SELECT k FROM t WHERE k > ?1 AND flag = ?2 ORDER BY k LIMIT ?3";
+        for _ in 0..3 {
+            let mut statement = conn.prepare_cached(sql).unwrap();
+            let rows: Vec<i64> = statement
+                .query_map(rusqlite::params![0, 1, 10], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(rows.is_empty());
+            assert_eq!(statement.get_status(StatementStatus::RePrepare), 0);
+        }
     }
 }
