@@ -14,10 +14,10 @@ query-protocol requests on keep-alive connections, so the generator's own cost s
 from __future__ import annotations
 
 import argparse
-import http.client
 import io
 import json
 import os
+import socket
 import sys
 import tempfile
 import threading
@@ -65,7 +65,11 @@ def set_up(endpoint: str, binary: str, latency_file: str) -> str:
 
 
 class Publisher(threading.Thread):
-    """Publishes every `stride`-th message of the schedule on one keep-alive connection."""
+    """Publishes every `stride`-th message of the schedule on one keep-alive connection.
+
+    Requests are written and answers read on a plain socket: `http.client` cost the generator
+    about 0.35 ms of CPU per publish, CPU the machine's two cores would otherwise give nimbus
+    and the functions."""
 
     def __init__(self, endpoint: str, topic: str, rate: float, count: int, first: int,
                  stride: int, start: float):
@@ -75,27 +79,66 @@ class Publisher(threading.Thread):
         self.first, self.stride, self.start_at = first, stride, start
         self.sent = self.failed = 0
 
+    def request(self, i: int) -> bytes:
+        body = urllib.parse.urlencode({
+            "Action": "Publish", "Version": "2010-03-31", "TopicArn": self.topic,
+            "Message": json.dumps({"sentAtMs": int(time.time() * 1000), "n": i})}).encode()
+        head = (f"POST / HTTP/1.1\r\nHost: {self.url.netloc}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"Authorization: {AUTHORIZATION}\r\nContent-Length: {len(body)}\r\n\r\n")
+        return head.encode() + body
+
     def run(self) -> None:
-        connection = http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=30)
+        connection = None
         for i in range(self.first, self.count, self.stride):
             delay = self.start_at + i / self.rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            body = urllib.parse.urlencode({
-                "Action": "Publish", "Version": "2010-03-31", "TopicArn": self.topic,
-                "Message": json.dumps({"sentAtMs": int(time.time() * 1000), "n": i})})
             try:
-                connection.request("POST", "/", body, {
-                    "content-type": "application/x-www-form-urlencoded",
-                    "authorization": AUTHORIZATION})
-                response = connection.getresponse()
-                response.read()
-                ok = response.status == 200
-            except OSError:
-                connection.close()
+                if connection is None:
+                    connection = HttpConnection(self.url.hostname, self.url.port)
+                ok = connection.exchange(self.request(i)) == 200
+            except (OSError, ValueError):
+                if connection:
+                    connection.close()
+                connection = None
                 ok = False
             self.sent += ok
             self.failed += not ok
+
+
+class HttpConnection:
+    """A keep-alive HTTP/1.1 connection that reads answers framed by Content-Length."""
+
+    def __init__(self, host: str, port: int):
+        self.sock = socket.create_connection((host, port), timeout=30)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+
+    def exchange(self, request: bytes) -> int:
+        self.sock.sendall(request)
+        while b"\r\n\r\n" not in self.buffer:
+            self.receive()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        length = next((int(line.split(":", 1)[1]) for line in lines[1:]
+                       if line.lower().startswith("content-length:")), None)
+        if length is None:
+            raise ValueError("answer without Content-Length")
+        while len(self.buffer) < length:
+            self.receive()
+        self.buffer = self.buffer[length:]
+        return status
+
+    def receive(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise OSError("connection closed")
+        self.buffer += chunk
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 def read_latencies(path: str, since_ms: int, until_ms: int) -> list[int]:

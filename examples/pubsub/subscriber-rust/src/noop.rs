@@ -30,7 +30,9 @@ async fn handle(event: LambdaEvent<Value>) -> Result<(), Error> {
     Ok(())
 }
 
-#[tokio::main]
+// One thread: an instance handles one event at a time, and a second worker thread would only
+// add wake-ups between threads (AWS's Rust examples for one vCPU do the same).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(handle)).await
 }
