@@ -161,6 +161,16 @@ CREATE TABLE lambda_provisioned_concurrency (
 )
 ",
     },
+    // The worker's search for due events skips the events of functions at their reserved
+    // concurrency; with the function in the index that skip reads no table rows (a backlog
+    // of a saturated function made each search read every one of its events).
+    Migration {
+        version: 9,
+        sql: "
+DROP INDEX lambda_event_queue_due;
+CREATE INDEX lambda_event_queue_due ON lambda_event_queue (claimed, due_at, id, account, region, name)
+",
+    },
 ];
 
 /// The `format` written today.
