@@ -19,6 +19,9 @@ const MAX_BATCH: usize = 512;
 const READERS: usize = 4;
 /// Page cache of each reader connection, in KiB.
 const READER_CACHE_KIB: i64 = 16 * 1024;
+/// Page cache of the writer, in KiB: the pages its writes land on, spread at random over a
+/// key index when keys are random (DynamoDB items).
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
 /// Where and how the store keeps its data.
 #[derive(Debug, Clone)]
@@ -286,12 +289,15 @@ fn open_connection(path: &Path, durable: bool, read_only: bool) -> Result<Connec
     // a filter `= ?` on a small integer is planned again on every use, because the statement
     // cache clears its bindings and that expires such a plan.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-    if read_only {
-        // Readers serve the hot reads (GetItem, Query, receives); SQLite's default 2 MB cache
-        // made a 10 MB working set go back to the file for most pages. Pages are cached only
-        // once read, so an idle server does not grow.
-        conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
-    }
+    // Readers serve the hot reads (GetItem, Query, receives); SQLite's default 2 MB cache made
+    // a 10 MB working set go back to the file for most pages, and made the writer read most
+    // index pages it changed. Pages are cached only once read, so an idle server does not grow.
+    let cache_kib = if read_only {
+        READER_CACHE_KIB
+    } else {
+        WRITER_CACHE_KIB
+    };
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     Ok(conn)
 }
 
