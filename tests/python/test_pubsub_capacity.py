@@ -1,0 +1,43 @@
+"""The pub/sub example's capacity run (examples/pubsub/capacity.py) at a small rate against a
+spawned nimbus on the real clock: its generator publishes over its own socket client, and every
+message reaches each of the three no-op Rust subscribers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nimbus_harness import REPO_ROOT, NimbusServer
+
+pytestmark = pytest.mark.slow
+
+
+def noop_subscriber_binary() -> Path:
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or REPO_ROOT / "target")
+    return target / "debug" / "pubsub-noop-subscriber"
+
+
+def test_a_small_capacity_step_delivers_every_message_to_every_subscriber():
+    binary = noop_subscriber_binary()
+    assert binary.exists(), f"{binary} is missing: cargo build -p pubsub-rust-subscribers"
+    server = NimbusServer(clock="real").start()
+    try:
+        done = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "examples" / "pubsub" / "capacity.py"),
+             "--endpoint", server.url, "--noop-bin", str(binary), "--rates", "20",
+             "--step-seconds", "2", "--publishers", "2", "--nimbus-pid", str(server.proc.pid)],
+            capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        [step] = report["steps"]
+        assert step["published"] == 40 and step["publish_errors"] == 0
+        assert step["invocations"] == step["expected_invocations"] == 120
+        assert report["highest_sustained_rate"] is not None
+        assert 0 < step["nimbus_cpu_share_percent"] <= 100
+    finally:
+        server.stop()
