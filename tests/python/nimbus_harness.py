@@ -30,15 +30,21 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "000000000000"
 
 
+def debug_binary(name: str) -> Path:
+    """Where `cargo build` puts the debug binary `name`: under `$CARGO_TARGET_DIR`, else
+    the repository's `target`."""
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or REPO_ROOT / "target")
+    if not target.is_absolute():
+        target = REPO_ROOT / target
+    return target / "debug" / name
+
+
 def nimbus_binary() -> Path:
     """Where the binary is: `NIMBUS_BIN`, else `$CARGO_TARGET_DIR/debug/nimbus`."""
     explicit = os.environ.get("NIMBUS_BIN")
     if explicit:
         return Path(explicit)
-    target = Path(os.environ.get("CARGO_TARGET_DIR") or REPO_ROOT / "target")
-    if not target.is_absolute():
-        target = REPO_ROOT / target
-    return target / "debug" / "nimbus"
+    return debug_binary("nimbus")
 
 
 class NimbusServer:

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from lambda_helpers import _lambda_session_client, create, invoke_json, lam  # noqa: F401
+from nimbus_harness import debug_binary
 
 
 def rust_function() -> Path | None:
     path = os.environ.get("NIMBUS_RUST_FUNCTION")
     if path and Path(path).is_file():
         return Path(path)
-    target = Path(os.environ.get("CARGO_TARGET_DIR", Path(__file__).resolve().parents[2] / "target"))
-    built = target / "debug" / "nimbus-test-rust-function"
+    built = debug_binary("nimbus-test-rust-function")
     return built if built.is_file() else None
 
 

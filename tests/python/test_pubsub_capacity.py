@@ -5,25 +5,18 @@ message reaches each of the three no-op Rust subscribers."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from nimbus_harness import REPO_ROOT, NimbusServer
+from nimbus_harness import REPO_ROOT, NimbusServer, debug_binary
 
 pytestmark = pytest.mark.slow
 
 
-def noop_subscriber_binary() -> Path:
-    target = Path(os.environ.get("CARGO_TARGET_DIR") or REPO_ROOT / "target")
-    return target / "debug" / "pubsub-noop-subscriber"
-
-
 def test_a_small_capacity_step_delivers_every_message_to_every_subscriber():
-    binary = noop_subscriber_binary()
+    binary = debug_binary("pubsub-noop-subscriber")
     assert binary.exists(), f"{binary} is missing: cargo build -p pubsub-rust-subscribers"
     server = NimbusServer(clock="real").start()
     try:

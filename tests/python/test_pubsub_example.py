@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from nimbus_harness import REPO_ROOT, NimbusServer
+from nimbus_harness import REPO_ROOT, NimbusServer, debug_binary
 
 EXAMPLE = REPO_ROOT / "examples" / "pubsub"
 sys.path.insert(0, str(EXAMPLE))
@@ -34,8 +34,7 @@ def order_subscriber_binary() -> Path:
     explicit = os.environ.get("PUBSUB_ORDER_SUBSCRIBER")
     if explicit:
         return Path(explicit)
-    target = Path(os.environ.get("CARGO_TARGET_DIR") or REPO_ROOT / "target")
-    return target / "debug" / "pubsub-order-subscriber"
+    return debug_binary("pubsub-order-subscriber")
 
 
 def cli_env(server: NimbusServer, **extra) -> dict:

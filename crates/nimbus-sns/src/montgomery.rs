@@ -176,7 +176,7 @@ fn to_limbs<const N: usize>(value: &BigUint) -> Option<[u64; N]> {
     Some(limbs)
 }
 
-/// The number of little-endian limbs.
+/// The number whose little-endian limbs these are.
 pub(crate) fn from_limbs(limbs: &[u64]) -> BigUint {
     let bytes: Vec<u8> = limbs.iter().flat_map(|l| l.to_le_bytes()).collect();
     BigUint::from_bytes_le(&bytes)

@@ -27,10 +27,8 @@ enum Exponentiation {
 
 struct PrimePart {
     prime: BigUint,
-    /// d mod (p − 1).
-    exponent: BigUint,
-    /// The same, big-endian.
-    exponent_bytes: Vec<u8>,
+    /// d mod (p − 1), big-endian.
+    exponent: Vec<u8>,
     /// (n/p)·((n/p)⁻¹ mod p): 1 modulo p, 0 modulo the other primes.
     coefficient: BigUint,
     exponentiation: Exponentiation,
@@ -60,11 +58,9 @@ impl PrivateKey {
             } else {
                 Exponentiation::General
             };
-            let exponent = key.d() % (prime - BigUint::from(1_u32));
             parts.push(PrimePart {
                 prime: prime.clone(),
-                exponent_bytes: exponent.to_bytes_be(),
-                exponent,
+                exponent: (key.d() % (prime - BigUint::from(1_u32))).to_bytes_be(),
                 coefficient: (cofactor * inverse) % &modulus,
                 exponentiation,
             });
@@ -90,14 +86,13 @@ impl PrivateKey {
         let message = limbs_of_be_bytes(&encoded);
         let mut signature = BigUint::from(0_u32);
         for part in &self.parts {
+            let exponent = &part.exponent;
             let power = match &part.exponentiation {
-                Exponentiation::Limbs4(m) => from_limbs(&m.pow_of(&message, &part.exponent_bytes)),
-                Exponentiation::Limbs8(m) => from_limbs(&m.pow_of(&message, &part.exponent_bytes)),
-                Exponentiation::Limbs16(m) => from_limbs(&m.pow_of(&message, &part.exponent_bytes)),
-                Exponentiation::General => {
-                    let base = BigUint::from_bytes_be(&encoded) % &part.prime;
-                    base.modpow(&part.exponent, &part.prime)
-                }
+                Exponentiation::Limbs4(m) => from_limbs(&m.pow_of(&message, exponent)),
+                Exponentiation::Limbs8(m) => from_limbs(&m.pow_of(&message, exponent)),
+                Exponentiation::Limbs16(m) => from_limbs(&m.pow_of(&message, exponent)),
+                Exponentiation::General => (from_limbs(&message) % &part.prime)
+                    .modpow(&BigUint::from_bytes_be(exponent), &part.prime),
             };
             signature += power * &part.coefficient;
         }
