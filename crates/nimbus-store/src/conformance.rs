@@ -197,6 +197,39 @@ pub async fn prechecked_writes_never_commit_partially(store: Store) {
     assert_eq!(get(&store, "late"), Some(1));
 }
 
+/// A deferred write commits with the next write that needs a commit (one commit for both),
+/// or on its own once it has waited long enough; either way it is readable when it returns.
+pub async fn deferred_writes_ride_along(store: Store, observer: Arc<CountingObserver>) {
+    store.migrate("conformance", TABLE).await.expect("migrate");
+    let deferred_put = |key: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .write_deferred(move |tx| -> Result<(), TxError<DbError>> {
+                    tx.execute("INSERT INTO kv (k, v) VALUES (?1, 1)", &params![key])?;
+                    Ok(())
+                })
+                .await
+        }
+    };
+    let before = observer.commits.load(Ordering::Relaxed);
+    let waiting = tokio::spawn(deferred_put("deferred"));
+    // Well inside the deferred write's wait.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    put(&store, "urgent", 1).await.expect("urgent write");
+    waiting.await.expect("join").expect("deferred write");
+    assert_eq!(
+        observer.commits.load(Ordering::Relaxed) - before,
+        1,
+        "one commit for both"
+    );
+    assert_eq!(get(&store, "deferred"), Some(1));
+    // Alone, it still commits.
+    deferred_put("alone").await.expect("lone deferred write");
+    assert_eq!(get(&store, "alone"), Some(1));
+    assert_eq!(observer.commits.load(Ordering::Relaxed) - before, 2);
+}
+
 /// Writes after close fail cleanly instead of hanging.
 pub async fn writes_after_close_fail(store: Store) {
     store.migrate("conformance", TABLE).await.expect("migrate");

@@ -42,6 +42,17 @@ impl<E: Send + 'static> ServiceStore<E> {
         self.service_result(outcome)
     }
 
+    /// Runs `work` with the next commit rather than in one of its own; see
+    /// [`Store::write_deferred`].
+    pub async fn write_deferred<T, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
+    {
+        let outcome = self.store.write_deferred(work).await;
+        self.service_result(outcome)
+    }
+
     fn service_result<T>(&self, outcome: Result<T, TxError<E>>) -> Result<T, E> {
         outcome.map_err(|err| match err {
             TxError::Abort(err) => err,

@@ -4,7 +4,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rusqlite::config::DbConfig;
@@ -16,6 +16,8 @@ use crate::{DbError, Migration, Row, SqlValue, Tx, TxError};
 
 /// Most jobs one commit may carry; bounds the latency a large burst adds to its first caller.
 const MAX_BATCH: usize = 512;
+/// Longest a deferred write waits for a commit to ride along with.
+const DEFER_FOR: Duration = Duration::from_millis(20);
 const READERS: usize = 4;
 /// Page cache of each reader connection, in KiB.
 const READER_CACHE_KIB: i64 = 16 * 1024;
@@ -67,6 +69,8 @@ struct Job {
     /// job, which promised to fail only before its first change (a broken promise rolls back
     /// its whole batch).
     savepoint: Savepoint,
+    /// Whether the job may wait for the next commit instead of causing one.
+    deferred: bool,
 }
 
 type Work = Box<dyn FnOnce(&mut dyn Tx) -> Finish + Send>;
@@ -158,7 +162,7 @@ impl Store {
         E: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
     {
-        self.write_with(Savepoint::NotYet, work).await
+        self.write_with(Savepoint::NotYet, false, work).await
     }
 
     /// [`Store::write`] for a job that makes all its checks before its first change: it may
@@ -172,10 +176,28 @@ impl Store {
         E: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
     {
-        self.write_with(Savepoint::Unneeded, work).await
+        self.write_with(Savepoint::Unneeded, false, work).await
     }
 
-    async fn write_with<T, E, F>(&self, savepoint: Savepoint, work: F) -> Result<T, TxError<E>>
+    /// [`Store::write`] for a write whose loss in a crash only repeats work (a finished
+    /// delivery recorded, function output kept): it causes no commit of its own but rides
+    /// along with the next one, waiting at most 20 ms for it, so a busy store pays no fsync
+    /// for it. Returns after that commit.
+    pub async fn write_deferred<T, E, F>(&self, work: F) -> Result<T, TxError<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, TxError<E>> + Send + 'static,
+    {
+        self.write_with(Savepoint::NotYet, true, work).await
+    }
+
+    async fn write_with<T, E, F>(
+        &self,
+        savepoint: Savepoint,
+        deferred: bool,
+        work: F,
+    ) -> Result<T, TxError<E>>
     where
         T: Send + 'static,
         E: Send + 'static,
@@ -198,7 +220,11 @@ impl Store {
                 }),
             }
         });
-        let job = Job { work, savepoint };
+        let job = Job {
+            work,
+            savepoint,
+            deferred,
+        };
         let sent = match &*self.inner.writer.lock() {
             Some(writer) => writer.send(Command::Write(job)).is_ok(),
             None => false,
@@ -311,7 +337,7 @@ fn run_writer(
     observer: &dyn StoreObserver,
     readers: &Readers,
 ) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut batch = Batch::default();
     let mut close_reply = None;
     while close_reply.is_none() {
         match commands.recv() {
@@ -319,15 +345,20 @@ fn run_writer(
             Ok(Command::Close(reply)) => close_reply = Some(reply),
             Err(_) => break,
         }
-        while batch.len() < MAX_BATCH && close_reply.is_none() {
-            match commands.try_recv() {
+        batch.take_waiting(commands, &mut close_reply);
+        // Deferred jobs alone wait for a job that needs a commit, or for their time.
+        let deadline = Instant::now() + DEFER_FOR;
+        while batch.only_deferred() && batch.jobs.len() < MAX_BATCH && close_reply.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match commands.recv_timeout(left) {
                 Ok(Command::Write(job)) => batch.push(job),
                 Ok(Command::Close(reply)) => close_reply = Some(reply),
                 Err(_) => break,
             }
+            batch.take_waiting(commands, &mut close_reply);
         }
-        if !batch.is_empty() {
-            let outcomes = commit_batch(&mut conn, batch.drain(..), observer);
+        if !batch.jobs.is_empty() {
+            let outcomes = commit_batch(&mut conn, batch.drain(), observer);
             readers.committed();
             for (notify, outcome) in outcomes {
                 notify(outcome);
@@ -340,6 +371,45 @@ fn run_writer(
     drop(conn);
     if let Some(reply) = close_reply {
         let _ = reply.send(());
+    }
+}
+
+/// The jobs of the next commit.
+#[derive(Default)]
+struct Batch {
+    jobs: Vec<Job>,
+    /// Jobs that need a commit (not deferred).
+    urgent: usize,
+}
+
+impl Batch {
+    fn push(&mut self, job: Job) {
+        self.urgent += usize::from(!job.deferred);
+        self.jobs.push(job);
+    }
+
+    fn only_deferred(&self) -> bool {
+        self.urgent == 0 && !self.jobs.is_empty()
+    }
+
+    /// Adds the jobs already queued, up to a full batch.
+    fn take_waiting(
+        &mut self,
+        commands: &mpsc::Receiver<Command>,
+        close_reply: &mut Option<oneshot::Sender<()>>,
+    ) {
+        while self.jobs.len() < MAX_BATCH && close_reply.is_none() {
+            match commands.try_recv() {
+                Ok(Command::Write(job)) => self.push(job),
+                Ok(Command::Close(reply)) => *close_reply = Some(reply),
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn drain(&mut self) -> std::vec::Drain<'_, Job> {
+        self.urgent = 0;
+        self.jobs.drain(..)
     }
 }
 

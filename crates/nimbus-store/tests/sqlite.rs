@@ -56,6 +56,8 @@ async fn conformance_on_disk() {
     conformance::aborts_roll_back_only_their_own_job(on_disk(observer.clone()).await, observer)
         .await;
     conformance::prechecked_writes_never_commit_partially(on_disk(Arc::default()).await).await;
+    let observer = Arc::new(CountingObserver::default());
+    conformance::deferred_writes_ride_along(on_disk(observer.clone()).await, observer).await;
     conformance::writes_after_close_fail(on_disk(Arc::default()).await).await;
 }
 
@@ -66,6 +68,8 @@ async fn conformance_in_memory() {
     conformance::aborts_roll_back_only_their_own_job(in_memory(observer.clone()).await, observer)
         .await;
     conformance::prechecked_writes_never_commit_partially(in_memory(Arc::default()).await).await;
+    let observer = Arc::new(CountingObserver::default());
+    conformance::deferred_writes_ride_along(in_memory(observer.clone()).await, observer).await;
     conformance::writes_after_close_fail(in_memory(Arc::default()).await).await;
 }
 
