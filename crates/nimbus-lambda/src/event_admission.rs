@@ -2,8 +2,12 @@
 //! taken by its running events keeps its further events in the queue until one finishes:
 //! starting them only to be throttled would re-queue each with a growing backoff, delaying
 //! it long after a slot is free and spending store writes on every refusal.
+//!
+//! Running events are claimed here, in memory, not in the store: a claim written to the store
+//! would cost a commit per attempt, and a restart releases every claim anyway (an event whose
+//! run was cut short runs again).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use parking_lot::Mutex;
 
@@ -18,10 +22,11 @@ struct Usage {
     limit: Option<usize>,
 }
 
-/// Asynchronous events running per function.
+/// Asynchronous events running, by function and by queue row.
 #[derive(Default)]
 pub(crate) struct RunningEvents {
     by_function: Mutex<HashMap<FunctionKey, Usage>>,
+    ids: Mutex<HashSet<i64>>,
 }
 
 impl RunningEvents {
@@ -35,21 +40,38 @@ impl RunningEvents {
             .collect()
     }
 
-    /// Counts an event of `function` as running unless its reserved concurrency (`limit`) is
-    /// used up; whether it may start.
-    pub fn admit(&self, function: &FunctionKey, limit: Option<usize>) -> bool {
+    /// Whether the queue row `id` is running (it must not be started again).
+    pub fn is_running(&self, id: i64) -> bool {
+        self.ids.lock().contains(&id)
+    }
+
+    /// How many events are running.
+    pub fn count(&self) -> usize {
+        self.ids.lock().len()
+    }
+
+    /// Claims the event in queue row `id` of `function` unless the function's reserved
+    /// concurrency (`limit`) is used up or the event is running already; whether it may start.
+    pub fn admit(&self, function: &FunctionKey, id: i64, limit: Option<usize>) -> bool {
         let mut by_function = self.by_function.lock();
         let usage = by_function.entry(function.clone()).or_default();
         usage.limit = limit;
-        if limit.is_some_and(|limit| usage.running >= limit) {
+        if limit.is_some_and(|limit| usage.running >= limit) || !self.ids.lock().insert(id) {
             return false;
         }
         usage.running += 1;
         true
     }
 
-    /// An admitted event finished (or was never started).
-    pub fn finish(&self, function: &FunctionKey) {
+    /// An admitted event that was never started: its claim and its concurrency are released.
+    pub fn finish(&self, function: &FunctionKey, id: i64) {
+        if self.release(id) {
+            self.end_run(function);
+        }
+    }
+
+    /// An event's run ended: its function's reserved concurrency has a slot free again.
+    pub fn end_run(&self, function: &FunctionKey) {
         let mut by_function = self.by_function.lock();
         if let Some(usage) = by_function.get_mut(function) {
             usage.running = usage.running.saturating_sub(1);
@@ -57,6 +79,12 @@ impl RunningEvents {
                 by_function.remove(function);
             }
         }
+    }
+
+    /// The event's queue row is settled (gone, or waiting for its next attempt): it may be
+    /// claimed again. Whether it was claimed.
+    pub fn release(&self, id: i64) -> bool {
+        self.ids.lock().remove(&id)
     }
 }
 
@@ -71,25 +99,39 @@ mod tests {
     #[test]
     fn a_function_at_its_reserved_concurrency_waits() {
         let running = RunningEvents::default();
-        assert!(running.admit(&key("a"), Some(2)));
-        assert!(running.admit(&key("a"), Some(2)));
-        assert!(!running.admit(&key("a"), Some(2)));
-        assert!(running.admit(&key("b"), None));
+        assert!(running.admit(&key("a"), 1, Some(2)));
+        assert!(running.admit(&key("a"), 2, Some(2)));
+        assert!(!running.admit(&key("a"), 3, Some(2)));
+        assert!(running.admit(&key("b"), 4, None));
         assert_eq!(running.saturated(), vec![key("a")]);
-        running.finish(&key("a"));
+        running.finish(&key("a"), 1);
         assert!(running.saturated().is_empty());
-        assert!(running.admit(&key("a"), Some(2)));
+        assert!(running.admit(&key("a"), 3, Some(2)));
+        assert!(running.is_running(3) && !running.is_running(1));
+    }
+
+    #[test]
+    fn a_running_event_is_not_started_twice() {
+        let running = RunningEvents::default();
+        assert!(running.admit(&key("a"), 7, None));
+        assert!(!running.admit(&key("a"), 7, None));
+        assert_eq!(running.count(), 1);
+        running.finish(&key("a"), 7);
+        // A second release of the same claim changes nothing.
+        running.finish(&key("a"), 7);
+        assert_eq!(running.count(), 0);
+        assert!(running.by_function.lock().is_empty());
     }
 
     #[test]
     fn unlimited_functions_are_never_saturated() {
         let running = RunningEvents::default();
-        for _ in 0..100 {
-            assert!(running.admit(&key("a"), None));
+        for id in 0..100 {
+            assert!(running.admit(&key("a"), id, None));
         }
         assert!(running.saturated().is_empty());
-        for _ in 0..100 {
-            running.finish(&key("a"));
+        for id in 0..100 {
+            running.finish(&key("a"), id);
         }
         assert!(running.by_function.lock().is_empty());
     }

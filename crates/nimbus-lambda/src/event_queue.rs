@@ -176,15 +176,16 @@ impl Lambda {
         Ok(())
     }
 
-    /// Claims up to `limit` due events whose function has reserved concurrency left, counting
-    /// the attempt each is about to get. Each claimed event is counted as running until
-    /// [`Self::record_next`].
+    /// Claims up to `limit` due events whose function has reserved concurrency left. Each
+    /// claimed event is counted as running until [`Self::record_next`].
     async fn claim_events(&self, limit: i64) -> Result<Vec<QueuedEvent>, ServiceError> {
         let now = self.clock.now_ms();
         let saturated = self.events.running.saturated();
+        // Running events are still in the queue (and come first): look past them.
+        let running = i64::try_from(self.events.running.count()).unwrap_or(i64::MAX);
         let candidates = self.db.read(|tx| {
             let (exclude, mut args) = excluding(&saturated, 3);
-            args.splice(0..0, params![now, limit * CANDIDATES_PER_SLOT]);
+            args.splice(0..0, params![now, limit * CANDIDATES_PER_SLOT + running]);
             let sql = format!(
                 "SELECT id, account, region, name FROM lambda_event_queue WHERE claimed = 0 AND due_at <= ?1{exclude} ORDER BY due_at, id LIMIT ?2"
             );
@@ -199,68 +200,60 @@ impl Lambda {
             if admitted.len() >= usize::try_from(limit).unwrap_or(0) {
                 break;
             }
+            if self.events.running.is_running(id) {
+                continue;
+            }
             let reserved = *limits
                 .entry(function.clone())
                 .or_insert_with(|| self.reserved_concurrency(&function));
-            if self.events.running.admit(&function, reserved) {
+            if self.events.running.admit(&function, id, reserved) {
                 admitted.push((id, function));
             }
         }
-        if admitted.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<i64> = admitted.iter().map(|(id, _)| *id).collect();
-        let claimed = self
-            .db
-            .write_prechecked(move |tx| {
-                let mut events = Vec::with_capacity(ids.len());
-                for id in ids {
-                    let Some(row) = tx.query_one(
-                        "SELECT id, account, region, name, payload, qualifier, request_id, attempts, function_errors, last_outcome, enqueued_at FROM lambda_event_queue WHERE id = ?1 AND claimed = 0",
-                        &params![id],
-                    )?
-                    else {
-                        continue;
-                    };
-                    // Events queued before request ids were kept get one now.
-                    let request_id = row
+        let loaded = self.db.read(|tx| {
+            let mut events = Vec::with_capacity(admitted.len());
+            for (id, _) in &admitted {
+                let Some(row) = tx.query_one(
+                    "SELECT id, account, region, name, payload, qualifier, request_id, attempts, function_errors, last_outcome, enqueued_at FROM lambda_event_queue WHERE id = ?1",
+                    &params![*id],
+                )?
+                else {
+                    continue;
+                };
+                events.push(QueuedEvent {
+                    id: *id,
+                    account: row.string(1)?,
+                    region: row.string(2)?,
+                    function: FunctionRef {
+                        name: row.string(3)?,
+                        qualifier: row.opt_string(5)?,
+                    },
+                    payload: row.blob(4)?.to_vec(),
+                    // Events queued before request ids were kept get one now (stored with
+                    // the event's outcome).
+                    request_id: row
                         .opt_string(6)?
-                        .unwrap_or_else(nimbus_core::ids::uuid);
-                    tx.execute(
-                        "UPDATE lambda_event_queue SET claimed = 1, attempts = attempts + 1, request_id = ?2 WHERE id = ?1",
-                        &params![id, &request_id],
-                    )?;
-                    events.push(QueuedEvent {
-                        id,
-                        account: row.string(1)?,
-                        region: row.string(2)?,
-                        function: FunctionRef {
-                            name: row.string(3)?,
-                            qualifier: row.opt_string(5)?,
-                        },
-                        payload: row.blob(4)?.to_vec(),
-                        request_id,
-                        attempts: row.i64(7)?,
-                        function_errors: row.i64(8)?,
-                        last_outcome: decode_outcome(row.opt_string(9)?),
-                        enqueued_at: row.i64(10)?,
-                    });
-                }
-                Ok(events)
-            })
-            .await;
-        // Admitted events that were not claimed (gone meanwhile, or the write failed) do
-        // not run.
-        let started: Vec<i64> = claimed.as_ref().map_or_else(
+                        .unwrap_or_else(nimbus_core::ids::uuid),
+                    attempts: row.i64(7)?,
+                    function_errors: row.i64(8)?,
+                    last_outcome: decode_outcome(row.opt_string(9)?),
+                    enqueued_at: row.i64(10)?,
+                });
+            }
+            Ok(events)
+        });
+        // Admitted events that were not loaded (gone meanwhile, or the read failed) do not
+        // run.
+        let started: Vec<i64> = loaded.as_ref().map_or_else(
             |_| Vec::new(),
             |events| events.iter().map(|e| e.id).collect(),
         );
         for (id, function) in &admitted {
             if !started.contains(id) {
-                self.events.running.finish(function);
+                self.events.running.finish(function, *id);
             }
         }
-        claimed
+        Ok(loaded?)
     }
 
     /// The function's reserved concurrency, which its asynchronous events wait for. A
@@ -277,17 +270,21 @@ impl Lambda {
         usize::try_from(reserved).ok().filter(|&limit| limit > 0)
     }
 
-    async fn finish_event(&self, id: i64, next: Next) -> Result<(), ServiceError> {
+    /// Stores what became of an attempt: the event is gone, or waits for its next attempt
+    /// (which counts this one). Deferred to the next commit: lost in a crash, the attempt is
+    /// only made again.
+    async fn finish_event(&self, event: &QueuedEvent, next: Next) -> Result<(), ServiceError> {
+        let (id, request_id) = (event.id, event.request_id.clone());
         self.db
-            .write_prechecked(move |tx| {
+            .write_deferred(move |tx| {
                 match next {
                     Next::Retry {
                         due_at,
                         function_errors,
                         outcome,
                     } => tx.execute(
-                        "UPDATE lambda_event_queue SET claimed = 0, due_at = ?2, function_errors = ?3, last_outcome = ?4 WHERE id = ?1",
-                        &params![id, due_at, function_errors, crate::functions::encode(&outcome)],
+                        "UPDATE lambda_event_queue SET claimed = 0, attempts = attempts + 1, due_at = ?2, function_errors = ?3, last_outcome = ?4, request_id = ?5 WHERE id = ?1",
+                        &params![id, due_at, function_errors, crate::functions::encode(&outcome), &request_id],
                     )?,
                     Next::Done => {
                         tx.execute("DELETE FROM lambda_event_queue WHERE id = ?1", &params![id])?
@@ -410,10 +407,11 @@ impl Lambda {
     }
 
     async fn record_next(&self, event: &QueuedEvent, next: Next) {
-        if let Err(err) = self.finish_event(event.id, next).await {
+        self.events.running.end_run(&event.function_key());
+        if let Err(err) = self.finish_event(event, next).await {
             tracing::warn!(%err, "recording an event invocation failed");
         }
-        self.events.running.finish(&event.function_key());
+        self.events.running.release(event.id);
         // A slot is free again.
         self.events.notify.notify_one();
     }
@@ -491,19 +489,24 @@ impl Lambda {
     }
 
     /// When the earliest waiting event that may start is due, if any (the events of a
-    /// saturated function wait for one of its running events to finish instead).
+    /// saturated function wait for one of its running events to finish instead; running
+    /// events are not waiting).
     fn next_due(&self) -> Option<i64> {
         let saturated = self.events.running.saturated();
+        let running = i64::try_from(self.events.running.count()).unwrap_or(i64::MAX);
         self.db
             .read(|tx| {
-                let (exclude, args) = excluding(&saturated, 1);
+                let (exclude, mut args) = excluding(&saturated, 2);
+                args.insert(0, (running + 1).into());
                 let sql = format!(
-                    "SELECT MIN(due_at) FROM lambda_event_queue WHERE claimed = 0{exclude}"
+                    "SELECT id, due_at FROM lambda_event_queue WHERE claimed = 0{exclude} ORDER BY due_at, id LIMIT ?1"
                 );
-                tx.query_one(&sql, &args)?
-                    .map(|row| row.opt_i64(0))
-                    .transpose()
-                    .map(Option::flatten)
+                for row in tx.query(&sql, &args)? {
+                    if !self.events.running.is_running(row.i64(0)?) {
+                        return Ok(Some(row.i64(1)?));
+                    }
+                }
+                Ok(None)
             })
             .ok()
             .flatten()
@@ -514,6 +517,7 @@ impl Lambda {
         let lambda = Arc::clone(self);
         let mut clock_moved = self.clock.moved();
         tokio::spawn(async move {
+            // Stores of earlier versions kept claims on disk.
             let released = lambda
                 .db
                 .write(|tx| {
