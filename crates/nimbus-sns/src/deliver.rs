@@ -108,6 +108,15 @@ struct Settlement {
     counted_topic: Option<String>,
 }
 
+/// When settled deliveries are written.
+enum Urgency {
+    /// A FIFO lane waits for the settlement before its next delivery.
+    Now,
+    /// Standard deliveries: lost in a crash, a delivery is only made again (at least once,
+    /// as on AWS), so the settlement rides along with the next commit.
+    WithNextCommit,
+}
+
 /// How one attempt ended.
 pub(crate) enum Outcome {
     Delivered,
@@ -333,7 +342,9 @@ impl Sns {
                 Ok((target, outcome)) => {
                     let settlement = self.settlement(&d, &target, outcome).await;
                     let delivered = settlement.delivered;
-                    self.record(vec![settlement]).await.map(|()| delivered)
+                    self.record(vec![settlement], Urgency::Now)
+                        .await
+                        .map(|()| delivered)
                 }
                 Err(err) => Err(err),
             };
@@ -376,8 +387,11 @@ impl Sns {
                     batched.push(i);
                 }
             }
-            for (i, sent) in batched.into_iter().zip(queues.send_many(batch).await) {
-                outcomes[i] = Some(crate::send::queue_outcome(sent));
+            // A lane with no queue delivery costs no write.
+            if !batch.is_empty() {
+                for (i, sent) in batched.into_iter().zip(queues.send_many(batch).await) {
+                    outcomes[i] = Some(crate::send::queue_outcome(sent));
+                }
             }
         }
         let rest = futures_util::future::join_all(
@@ -394,7 +408,7 @@ impl Sns {
             let outcome = outcome.or_else(|| rest.next()).unwrap_or(Outcome::Gone);
             settlements.push(self.settlement(d, &target, outcome).await);
         }
-        if let Err(err) = self.record(settlements).await {
+        if let Err(err) = self.record(settlements, Urgency::WithNextCommit).await {
             tracing::warn!(%err, "sns deliveries could not be settled");
         }
     }
@@ -491,38 +505,44 @@ impl Sns {
     }
 
     /// Records settled deliveries in one write.
-    async fn record(&self, settlements: Vec<Settlement>) -> Result<(), ServiceError> {
+    async fn record(
+        &self,
+        settlements: Vec<Settlement>,
+        urgency: Urgency,
+    ) -> Result<(), ServiceError> {
         if settlements.is_empty() {
             return Ok(());
         }
         // Prechecked: settling never aborts.
-        self.db
-            .write_prechecked(move |tx| {
-                for s in &settlements {
-                    if let Some(at) = s.retry_at {
-                        tx.execute(
+        let work = move |tx: &mut dyn Tx| {
+            for s in &settlements {
+                if let Some(at) = s.retry_at {
+                    tx.execute(
                             "UPDATE sns_deliveries SET attempt = attempt + 1, due_at = ?2 WHERE id = ?1",
                             &params![s.id, at],
                         )?;
-                        continue;
-                    }
-                    if tx.execute("DELETE FROM sns_deliveries WHERE id = ?1", &params![s.id])? == 0 {
-                        continue;
-                    }
-                    if let Some(row) = s.message_row {
-                        release_message(tx, row)?;
-                    }
-                    if let Some(topic) = &s.counted_topic {
-                        let column = if s.delivered { "delivered" } else { "failed" };
-                        tx.execute(
-                            &format!("UPDATE sns_topics SET {column} = {column} + 1 WHERE arn = ?1"),
-                            &params![topic],
-                        )?;
-                    }
+                    continue;
                 }
-                Ok(())
-            })
-            .await
+                if tx.execute("DELETE FROM sns_deliveries WHERE id = ?1", &params![s.id])? == 0 {
+                    continue;
+                }
+                if let Some(row) = s.message_row {
+                    release_message(tx, row)?;
+                }
+                if let Some(topic) = &s.counted_topic {
+                    let column = if s.delivered { "delivered" } else { "failed" };
+                    tx.execute(
+                        &format!("UPDATE sns_topics SET {column} = {column} + 1 WHERE arn = ?1"),
+                        &params![topic],
+                    )?;
+                }
+            }
+            Ok(())
+        };
+        match urgency {
+            Urgency::Now => self.db.write_prechecked(work).await,
+            Urgency::WithNextCommit => self.db.write_deferred(work).await,
+        }
     }
 
     /// Every kept email, email-json and SMS notification, oldest first.

@@ -119,6 +119,9 @@ impl Sqs {
         &self,
         sends: Vec<(RequestContext, String, NewMessage)>,
     ) -> Vec<Result<SentMessage, ServiceError>> {
+        if sends.is_empty() {
+            return Vec::new();
+        }
         let count = sends.len();
         let prepared: Vec<_> = sends
             .into_iter()
