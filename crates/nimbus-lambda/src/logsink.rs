@@ -81,20 +81,25 @@ impl LogForwarder {
                         .1
                         .push(line.event);
                 }
-                for ((_, stream), (target, events)) in streams {
-                    if let Err(err) = writer
-                        .append_log_events(
-                            &target.account,
-                            &target.region,
-                            &target.group,
-                            &stream,
-                            events,
-                        )
-                        .await
-                    {
-                        tracing::warn!(%err, group = target.group, "function log lines lost");
+                // Together, so that every stream's lines share one commit.
+                let appends = streams.into_iter().map(|((_, stream), (target, events))| {
+                    let writer = Arc::clone(writer);
+                    async move {
+                        let appended = writer
+                            .append_log_events(
+                                &target.account,
+                                &target.region,
+                                &target.group,
+                                &stream,
+                                events,
+                            )
+                            .await;
+                        if let Err(err) = appended {
+                            tracing::warn!(%err, group = target.group, "function log lines lost");
+                        }
                     }
-                }
+                });
+                futures_util::future::join_all(appends).await;
             }
         });
         LogForwarder { lines }

@@ -127,7 +127,9 @@ fn insert_events(
 }
 
 impl Logs {
-    /// The platform's writer: creates the group and stream when missing.
+    /// The platform's writer (function output): creates the group and stream when missing.
+    /// The lines ride along with the next commit; a crash may lose the last few milliseconds
+    /// of output, as it may lose what a function printed but had not yet been forwarded.
     pub async fn append(
         &self,
         scope: &Scope,
@@ -137,7 +139,7 @@ impl Logs {
     ) -> Result<(), ServiceError> {
         let (scope, group, stream) = (scope.clone(), group.to_owned(), stream.to_owned());
         let now = self.clock.now_ms();
-        self.db.write(move |tx| {
+        self.db.write_deferred(move |tx| {
             let gid = match group_id(tx, &scope, &group)? {
                 Some(id) => id,
                 None => {
