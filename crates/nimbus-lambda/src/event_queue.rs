@@ -253,7 +253,7 @@ impl Lambda {
                 self.events.running.finish(function, *id);
             }
         }
-        Ok(loaded?)
+        loaded
     }
 
     /// The function's reserved concurrency, which its asynchronous events wait for. A
