@@ -25,15 +25,22 @@ struct Usage {
 /// Asynchronous events running, by function and by queue row.
 #[derive(Default)]
 pub(crate) struct RunningEvents {
-    by_function: Mutex<HashMap<FunctionKey, Usage>>,
-    ids: Mutex<HashSet<i64>>,
+    state: Mutex<Running>,
+}
+
+#[derive(Default)]
+struct Running {
+    by_function: HashMap<FunctionKey, Usage>,
+    /// Queue rows claimed: running, or settling their outcome.
+    ids: HashSet<i64>,
 }
 
 impl RunningEvents {
     /// Functions whose reserved concurrency their running events use up.
     pub fn saturated(&self) -> Vec<FunctionKey> {
-        self.by_function
+        self.state
             .lock()
+            .by_function
             .iter()
             .filter(|(_, usage)| usage.limit.is_some_and(|limit| usage.running >= limit))
             .map(|(key, _)| key.clone())
@@ -42,21 +49,22 @@ impl RunningEvents {
 
     /// Whether the queue row `id` is running (it must not be started again).
     pub fn is_running(&self, id: i64) -> bool {
-        self.ids.lock().contains(&id)
+        self.state.lock().ids.contains(&id)
     }
 
     /// How many events are running.
     pub fn count(&self) -> usize {
-        self.ids.lock().len()
+        self.state.lock().ids.len()
     }
 
     /// Claims the event in queue row `id` of `function` unless the function's reserved
     /// concurrency (`limit`) is used up or the event is running already; whether it may start.
     pub fn admit(&self, function: &FunctionKey, id: i64, limit: Option<usize>) -> bool {
-        let mut by_function = self.by_function.lock();
+        let mut state = self.state.lock();
+        let Running { by_function, ids } = &mut *state;
         let usage = by_function.entry(function.clone()).or_default();
         usage.limit = limit;
-        if limit.is_some_and(|limit| usage.running >= limit) || !self.ids.lock().insert(id) {
+        if limit.is_some_and(|limit| usage.running >= limit) || !ids.insert(id) {
             return false;
         }
         usage.running += 1;
@@ -72,7 +80,7 @@ impl RunningEvents {
 
     /// An event's run ended: its function's reserved concurrency has a slot free again.
     pub fn end_run(&self, function: &FunctionKey) {
-        let mut by_function = self.by_function.lock();
+        let by_function = &mut self.state.lock().by_function;
         if let Some(usage) = by_function.get_mut(function) {
             usage.running = usage.running.saturating_sub(1);
             if usage.running == 0 {
@@ -84,7 +92,7 @@ impl RunningEvents {
     /// The event's queue row is settled (gone, or waiting for its next attempt): it may be
     /// claimed again. Whether it was claimed.
     pub fn release(&self, id: i64) -> bool {
-        self.ids.lock().remove(&id)
+        self.state.lock().ids.remove(&id)
     }
 }
 
@@ -120,7 +128,7 @@ mod tests {
         // A second release of the same claim changes nothing.
         running.finish(&key("a"), 7);
         assert_eq!(running.count(), 0);
-        assert!(running.by_function.lock().is_empty());
+        assert!(running.state.lock().by_function.is_empty());
     }
 
     #[test]
@@ -133,6 +141,6 @@ mod tests {
         for id in 0..100 {
             running.finish(&key("a"), id);
         }
-        assert!(running.by_function.lock().is_empty());
+        assert!(running.state.lock().by_function.is_empty());
     }
 }

@@ -200,9 +200,6 @@ impl Lambda {
             if admitted.len() >= usize::try_from(limit).unwrap_or(0) {
                 break;
             }
-            if self.events.running.is_running(id) {
-                continue;
-            }
             let reserved = *limits
                 .entry(function.clone())
                 .or_insert_with(|| self.reserved_concurrency(&function));
@@ -283,7 +280,7 @@ impl Lambda {
                         function_errors,
                         outcome,
                     } => tx.execute(
-                        "UPDATE lambda_event_queue SET claimed = 0, attempts = attempts + 1, due_at = ?2, function_errors = ?3, last_outcome = ?4, request_id = ?5 WHERE id = ?1",
+                        "UPDATE lambda_event_queue SET attempts = attempts + 1, due_at = ?2, function_errors = ?3, last_outcome = ?4, request_id = ?5 WHERE id = ?1",
                         &params![id, due_at, function_errors, crate::functions::encode(&outcome), &request_id],
                     )?,
                     Next::Done => {

@@ -387,11 +387,8 @@ impl Sns {
                     batched.push(i);
                 }
             }
-            // A lane with no queue delivery costs no write.
-            if !batch.is_empty() {
-                for (i, sent) in batched.into_iter().zip(queues.send_many(batch).await) {
-                    outcomes[i] = Some(crate::send::queue_outcome(sent));
-                }
+            for (i, sent) in batched.into_iter().zip(queues.send_many(batch).await) {
+                outcomes[i] = Some(crate::send::queue_outcome(sent));
             }
         }
         let rest = futures_util::future::join_all(
@@ -518,9 +515,9 @@ impl Sns {
             for s in &settlements {
                 if let Some(at) = s.retry_at {
                     tx.execute(
-                            "UPDATE sns_deliveries SET attempt = attempt + 1, due_at = ?2 WHERE id = ?1",
-                            &params![s.id, at],
-                        )?;
+                        "UPDATE sns_deliveries SET attempt = attempt + 1, due_at = ?2 WHERE id = ?1",
+                        &params![s.id, at],
+                    )?;
                     continue;
                 }
                 if tx.execute("DELETE FROM sns_deliveries WHERE id = ?1", &params![s.id])? == 0 {

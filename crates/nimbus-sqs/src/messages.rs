@@ -119,6 +119,7 @@ impl Sqs {
         &self,
         sends: Vec<(RequestContext, String, NewMessage)>,
     ) -> Vec<Result<SentMessage, ServiceError>> {
+        // Nothing to send costs no commit (an SNS lane without queue deliveries asks so).
         if sends.is_empty() {
             return Vec::new();
         }

@@ -346,16 +346,8 @@ fn run_writer(
             Err(_) => break,
         }
         batch.take_waiting(commands, &mut close_reply);
-        // Deferred jobs alone wait for a job that needs a commit, or for their time.
-        let deadline = Instant::now() + DEFER_FOR;
-        while batch.only_deferred() && batch.jobs.len() < MAX_BATCH && close_reply.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match commands.recv_timeout(left) {
-                Ok(Command::Write(job)) => batch.push(job),
-                Ok(Command::Close(reply)) => close_reply = Some(reply),
-                Err(_) => break,
-            }
-            batch.take_waiting(commands, &mut close_reply);
+        if batch.only_deferred() {
+            batch.wait_for_urgent(commands, &mut close_reply);
         }
         if !batch.jobs.is_empty() {
             let outcomes = commit_batch(&mut conn, batch.drain(), observer);
@@ -404,6 +396,24 @@ impl Batch {
                 Ok(Command::Close(reply)) => *close_reply = Some(reply),
                 Err(_) => break,
             }
+        }
+    }
+
+    /// Deferred jobs alone wait for a job that needs a commit, or for their time.
+    fn wait_for_urgent(
+        &mut self,
+        commands: &mpsc::Receiver<Command>,
+        close_reply: &mut Option<oneshot::Sender<()>>,
+    ) {
+        let deadline = Instant::now() + DEFER_FOR;
+        while self.only_deferred() && self.jobs.len() < MAX_BATCH && close_reply.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match commands.recv_timeout(left) {
+                Ok(Command::Write(job)) => self.push(job),
+                Ok(Command::Close(reply)) => *close_reply = Some(reply),
+                Err(_) => return,
+            }
+            self.take_waiting(commands, close_reply);
         }
     }
 
