@@ -582,6 +582,16 @@ pub fn last_stream_seq(tx: &mut dyn Tx) -> Result<i64, DbError> {
     row.map_or(Ok(0), |r| r.i64(0))
 }
 
+/// Whether any stream record was written before `before_ms`.
+pub fn has_stream_records_before(tx: &mut dyn Tx, before_ms: i64) -> Result<bool, DbError> {
+    Ok(tx
+        .query_one(
+            "SELECT 1 FROM ddb_stream_records WHERE created_at < ?1 LIMIT 1",
+            &params![before_ms],
+        )?
+        .is_some())
+}
+
 pub fn trim_stream_records(tx: &mut dyn Tx, before_ms: i64) -> Result<(), DbError> {
     tx.execute(
         "DELETE FROM ddb_stream_records WHERE created_at < ?1",

@@ -47,21 +47,46 @@ impl Sqs {
     }
 
     /// Deletes messages past their queue's retention period and forgotten deduplication ids.
+    /// Looks first: a sweep with nothing to delete writes nothing, so an idle server does not
+    /// commit (and fsync) every second.
     pub async fn sweep_expired(&self) -> Result<(), nimbus_core::ServiceError> {
         let now = self.clock.now_ms();
+        let (queues, dedup_expired) = self.db.read(|tx| {
+            let queues = tx
+                .query(
+                    "SELECT q.id, q.retention_ms FROM sqs_queues q WHERE EXISTS
+                       (SELECT 1 FROM sqs_messages m
+                        WHERE m.queue_id = q.id AND m.sent_at <= ?1 - q.retention_ms)",
+                    &params![now],
+                )?
+                .iter()
+                .map(|q| Ok((q.i64(0)?, q.i64(1)?)))
+                .collect::<Result<Vec<_>, nimbus_store::DbError>>()?;
+            let dedup_expired = tx
+                .query_one(
+                    "SELECT 1 FROM sqs_dedup WHERE expires_at <= ?1 LIMIT 1",
+                    &params![now],
+                )?
+                .is_some();
+            Ok((queues, dedup_expired))
+        })?;
+        if queues.is_empty() && !dedup_expired {
+            return Ok(());
+        }
         self.db
             .write(move |tx| {
-                let queues = tx.query("SELECT id, retention_ms FROM sqs_queues", &[])?;
-                for q in queues {
+                for (queue_id, retention_ms) in queues {
                     tx.execute(
                         "DELETE FROM sqs_messages WHERE queue_id = ?1 AND sent_at <= ?2",
-                        &params![q.i64(0)?, now - q.i64(1)?],
+                        &params![queue_id, now - retention_ms],
                     )?;
                 }
-                tx.execute(
-                    "DELETE FROM sqs_dedup WHERE expires_at <= ?1",
-                    &params![now],
-                )?;
+                if dedup_expired {
+                    tx.execute(
+                        "DELETE FROM sqs_dedup WHERE expires_at <= ?1",
+                        &params![now],
+                    )?;
+                }
                 Ok(())
             })
             .await
