@@ -51,42 +51,35 @@ impl Sqs {
     /// commit (and fsync) every second.
     pub async fn sweep_expired(&self) -> Result<(), nimbus_core::ServiceError> {
         let now = self.clock.now_ms();
-        let (queues, dedup_expired) = self.db.read(|tx| {
-            let queues = tx
-                .query(
-                    "SELECT q.id, q.retention_ms FROM sqs_queues q WHERE EXISTS
-                       (SELECT 1 FROM sqs_messages m
-                        WHERE m.queue_id = q.id AND m.sent_at <= ?1 - q.retention_ms)",
-                    &params![now],
-                )?
-                .iter()
-                .map(|q| Ok((q.i64(0)?, q.i64(1)?)))
-                .collect::<Result<Vec<_>, nimbus_store::DbError>>()?;
-            let dedup_expired = tx
+        // CROSS JOIN keeps the queues as the outer loop, so each queue's oldest messages are
+        // found through the (queue_id, sent_at) index instead of a scan of every message.
+        let due = self.db.read(|tx| {
+            Ok(tx
                 .query_one(
-                    "SELECT 1 FROM sqs_dedup WHERE expires_at <= ?1 LIMIT 1",
+                    "SELECT 1 WHERE EXISTS
+                       (SELECT 1 FROM sqs_queues q CROSS JOIN sqs_messages m ON m.queue_id = q.id
+                        WHERE m.sent_at <= ?1 - q.retention_ms)
+                     OR EXISTS (SELECT 1 FROM sqs_dedup WHERE expires_at <= ?1)",
                     &params![now],
                 )?
-                .is_some();
-            Ok((queues, dedup_expired))
+                .is_some())
         })?;
-        if queues.is_empty() && !dedup_expired {
+        if !due {
             return Ok(());
         }
         self.db
             .write(move |tx| {
-                for (queue_id, retention_ms) in queues {
+                let queues = tx.query("SELECT id, retention_ms FROM sqs_queues", &[])?;
+                for q in queues {
                     tx.execute(
                         "DELETE FROM sqs_messages WHERE queue_id = ?1 AND sent_at <= ?2",
-                        &params![queue_id, now - retention_ms],
+                        &params![q.i64(0)?, now - q.i64(1)?],
                     )?;
                 }
-                if dedup_expired {
-                    tx.execute(
-                        "DELETE FROM sqs_dedup WHERE expires_at <= ?1",
-                        &params![now],
-                    )?;
-                }
+                tx.execute(
+                    "DELETE FROM sqs_dedup WHERE expires_at <= ?1",
+                    &params![now],
+                )?;
                 Ok(())
             })
             .await
