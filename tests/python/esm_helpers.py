@@ -10,6 +10,7 @@ import boto3
 from botocore.config import Config
 
 from lambda_helpers import create
+from nimbus_harness import wait_for  # noqa: F401 (the suites import it from here)
 
 # Logs every batch it gets; MODE (an environment variable) decides how it answers.
 RECORDER = """
@@ -69,17 +70,6 @@ def batches(logs, function: str) -> list[list[dict]]:
 
 def bodies_seen(logs, function: str) -> list[str]:
     return [r["body"] for batch in batches(logs, function) for r in batch]
-
-
-def wait_for(condition, timeout: float = 15.0, what: str = "condition"):
-    """Polls `condition` until it returns something truthy; returns that."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def unvalidated_lambda(nimbus):

@@ -271,3 +271,14 @@ def md5_of_attributes(attrs: dict) -> str:
         else:
             out += b"\x01" + _length_prefixed(value["StringValue"].encode())
     return hashlib.md5(out).hexdigest()
+
+
+def wait_for(condition, timeout: float = 15.0, what: str = "condition"):
+    """Polls `condition` until it returns something truthy; returns that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

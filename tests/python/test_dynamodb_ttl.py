@@ -6,15 +6,7 @@ from __future__ import annotations
 import time
 
 from ddb_helpers import *  # noqa: F401,F403
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+from nimbus_harness import wait_for
 
 
 def test_expired_items_are_deleted(ddb, clock):
@@ -44,7 +36,10 @@ def test_expired_items_are_deleted(ddb, clock):
     def remaining():
         return sorted(i["pk"]["S"] for i in ddb.scan(TableName="ttl", ConsistentRead=True)["Items"])
 
-    assert wait_for(lambda: remaining() == ["ancient", "later", "none", "text"]), remaining()
+    wait_for(
+        lambda: remaining() == ["ancient", "later", "none", "text"],
+        what="the sweep to delete exactly the expired items",
+    )
     index = ddb.query(
         TableName="ttl",
         IndexName="by-g",

@@ -7,20 +7,13 @@ from __future__ import annotations
 import re
 import time
 
+from nimbus_harness import wait_for
+
 
 def commits(nimbus) -> float:
     match = re.search(r"^nimbus_store_commit_batch_size_count (\S+)$", nimbus.metrics(), re.M)
     assert match, "commit counter missing from /_nimbus/metrics"
     return float(match.group(1))
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_sweeps_with_nothing_to_delete_do_not_commit(nimbus, sqs, clock):
@@ -57,5 +50,5 @@ def test_sweeps_with_nothing_to_delete_do_not_commit(nimbus, sqs, clock):
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         return attributes["ApproximateNumberOfMessages"]
 
-    assert wait_for(lambda: retained() == "0")
+    wait_for(lambda: retained() == "0", what="the retention sweep to delete the message")
     assert commits(nimbus) > before

@@ -4,12 +4,12 @@ retention, tags, and Lambda function output landing in /aws/lambda/<name>."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from botocore.exceptions import ClientError
 
 from lambda_helpers import PYTHON_ECHO, _lambda_session_client, create, invoke_json, lam  # noqa: F401
+from nimbus_harness import wait_for
 
 
 @pytest.fixture(scope="session")
@@ -153,16 +153,6 @@ def test_retention_and_tags(logs):
     assert logs.list_tags_log_group(logGroupName="r")["tags"] == {"b": "2", "c": "3"}
 
 
-def _wait_for(predicate, timeout=5.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
-
-
 def test_function_output_lands_in_its_log_group(lam, logs):
     create(lam, "logged", {"app.py": PYTHON_ECHO})
     invoke_json(lam, "logged", {"marker": "abc123"})
@@ -172,7 +162,7 @@ def test_function_output_lands_in_its_log_group(lam, logs):
             if logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/logged")["logGroups"] else []
         return found if any(e["message"].startswith("REPORT") for e in found) else None
 
-    found = _wait_for(events)
+    found = wait_for(events, timeout=5, what="the function's log lines")
     assert found, "no function log lines arrived"
     messages = [e["message"] for e in found]
     assert messages[0].startswith("START RequestId: ")
@@ -201,7 +191,7 @@ def test_event_invocations_run_from_the_queue(lam, logs):
         found = logs.filter_log_events(logGroupName="/aws/lambda/async", filterPattern="echo")["events"]
         return found if len(found) == 3 else None
 
-    found = _wait_for(seen, timeout=10)
+    found = wait_for(seen, timeout=10, what="the three asynchronous invocations' lines")
     assert found and sorted(m for e in found for m in [e["message"]] if "event-" in m)
     with pytest.raises(ClientError) as exc:
         lam.invoke(FunctionName="async", InvocationType="Event", Payload=b"x" * (1024 * 1024 + 1))
@@ -224,5 +214,5 @@ def test_fallback_interpreter_is_noted_in_the_log(lam, logs):
         found = logs.filter_log_events(logGroupName="/aws/lambda/fallback", filterPattern="WARNING")["events"]
         return found or None
 
-    found = _wait_for(warning)
+    found = wait_for(warning, timeout=5, what="the runtime fallback warning")
     assert found and "python3.13 is not installed on this host" in found[0]["message"]
