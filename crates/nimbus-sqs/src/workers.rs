@@ -57,8 +57,8 @@ impl Sqs {
             Ok(tx
                 .query_one(
                     "SELECT 1 WHERE EXISTS
-                       (SELECT 1 FROM sqs_queues q CROSS JOIN sqs_messages m ON m.queue_id = q.id
-                        WHERE m.sent_at <= ?1 - q.retention_ms)
+                       (SELECT 1 FROM sqs_queues q CROSS JOIN sqs_messages m
+                        WHERE m.queue_id = q.id AND m.sent_at <= ?1 - q.retention_ms)
                      OR EXISTS (SELECT 1 FROM sqs_dedup WHERE expires_at <= ?1)",
                     &params![now],
                 )?
