@@ -10,7 +10,6 @@ import boto3
 from botocore.config import Config
 
 from lambda_helpers import create
-from nimbus_harness import wait_for  # noqa: F401 (the suites import it from here)
 
 # Logs every batch it gets; MODE (an environment variable) decides how it answers.
 RECORDER = """

@@ -10,9 +10,9 @@ import base64
 import json
 import time
 
-from esm_helpers import batches, bodies_seen, queue_arn, recorder, wait_for, wait_state
+from esm_helpers import batches, bodies_seen, queue_arn, recorder, wait_state
 from lambda_helpers import _lambda_session_client, lam  # noqa: F401
-from nimbus_harness import md5_hex
+from nimbus_harness import md5_hex, wait_for
 
 
 def counts(sqs, url: str) -> tuple[int, int]:

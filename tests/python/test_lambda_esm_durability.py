@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from ddb_esm_helpers import keys_seen, stream_mapped, stream_recorder, stream_table
-from esm_helpers import RECORDER, bodies_seen, queue_arn, wait_for, wait_state
+from esm_helpers import RECORDER, bodies_seen, queue_arn, wait_state
 from lambda_helpers import ROLE, zip_of
-from nimbus_harness import NimbusServer
+from nimbus_harness import NimbusServer, wait_for
 
 
 @pytest.mark.slow

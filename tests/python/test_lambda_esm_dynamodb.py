@@ -13,8 +13,9 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from ddb_esm_helpers import keys_seen, stream_batches, stream_mapped, stream_recorder, stream_table
 from ddb_helpers import *  # noqa: F401,F403
-from esm_helpers import queue_arn, unvalidated_lambda, wait_for, wait_state
+from esm_helpers import queue_arn, unvalidated_lambda, wait_state
 from lambda_helpers import _lambda_session_client, lam  # noqa: F401
+from nimbus_harness import wait_for
 from sns_helpers import receive_all, subscribed_queue
 
 

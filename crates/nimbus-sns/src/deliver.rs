@@ -510,7 +510,7 @@ impl Sns {
         if settlements.is_empty() {
             return Ok(());
         }
-        // Prechecked: settling never aborts.
+        // Settling never aborts, so the urgent write goes without a savepoint (prechecked).
         let work = move |tx: &mut dyn Tx| {
             for s in &settlements {
                 if let Some(at) = s.retry_at {
