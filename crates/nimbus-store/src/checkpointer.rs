@@ -58,9 +58,46 @@ pub fn start(
     Ok(())
 }
 
-/// A failed checkpoint leaves the log longer, not the data wrong: the next one retries.
+/// A failed checkpoint leaves the log longer, not the data wrong: the next one retries. Busy
+/// is no failure: the other checkpointer (writer or thread) is copying the log right now.
 fn warn_on_failure<T>(outcome: rusqlite::Result<T>) {
-    if let Err(err) = outcome {
-        tracing::warn!(err = %DbError::from(err), "checkpoint failed");
+    match outcome {
+        Ok(_) => {}
+        Err(err) if is_busy(&err) => {
+            tracing::debug!("checkpoint skipped: another one is running");
+        }
+        Err(err) => tracing::warn!(err = %DbError::from(err), "checkpoint failed"),
+    }
+}
+
+fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(failure, _)
+        if failure.code == rusqlite::ErrorCode::DatabaseBusy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A checkpoint that cannot get what it needs right now answers busy, which is told apart
+    /// from a real failure.
+    #[test]
+    fn a_blocked_checkpoint_is_busy_not_failed() {
+        let files = crate::sqlite::TempFiles::new();
+        let writer = Connection::open(&files.path).unwrap();
+        writer.pragma_update(None, "journal_mode", "WAL").unwrap();
+        writer
+            .execute_batch("CREATE TABLE t (v); INSERT INTO t VALUES (1)")
+            .unwrap();
+        let reader = Connection::open(&files.path).unwrap();
+        reader.execute_batch("BEGIN; SELECT * FROM t;").unwrap();
+        writer.execute_batch("INSERT INTO t VALUES (2)").unwrap();
+        // The open read transaction keeps the log from being emptied; no waiting for it.
+        writer.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let err = writer
+            .wal_checkpoint_v2(None::<&str>, CheckpointMode::TRUNCATE)
+            .unwrap_err();
+        assert!(is_busy(&err), "{err}");
+        assert!(!is_busy(&rusqlite::Error::InvalidQuery));
     }
 }

@@ -601,12 +601,12 @@ fn from_sqlite(value: rusqlite::types::ValueRef<'_>) -> SqlValue {
 }
 
 /// The files of a throw-away database, removed on drop.
-struct TempFiles {
-    path: PathBuf,
+pub(crate) struct TempFiles {
+    pub(crate) path: PathBuf,
 }
 
 impl TempFiles {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let shm = Path::new("/dev/shm");
         let dir = if shm.is_dir() {
             shm.to_path_buf()
