@@ -15,7 +15,9 @@ use crate::http_client::Endpoint;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `$CARGO_TARGET_DIR/release/nimbus`, else `target/release/nimbus` in the workspace.
+/// `$CARGO_TARGET_DIR/release/nimbus`, else the `nimbus` beside this benchmark's own release
+/// executable (built into the same target directory), else `target/release/nimbus` in the
+/// workspace.
 pub fn locate_release_binary() -> Result<PathBuf> {
     let workspace_root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -30,6 +32,15 @@ pub fn locate_release_binary() -> Result<PathBuf> {
             target_dir
         };
         candidates.push(target_dir.join("release/nimbus"));
+    }
+    // Only a release directory: a debug server would measure the wrong thing.
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|dir| dir.ends_with("release"))
+    {
+        candidates.push(dir.join("nimbus"));
     }
     candidates.push(workspace_root.join("target/release/nimbus"));
     candidates.push(PathBuf::from("target/release/nimbus"));
