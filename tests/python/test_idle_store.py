@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 
+from ddb_helpers import create_table
 from nimbus_harness import wait_for
 
 
@@ -18,12 +19,8 @@ def commits(nimbus) -> float:
 
 def test_sweeps_with_nothing_to_delete_do_not_commit(nimbus, sqs, clock):
     ddb = nimbus.client("dynamodb")
-    ddb.create_table(
-        TableName="idle",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    create_table(
+        ddb, "idle", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     )
     ddb.update_time_to_live(
         TableName="idle", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"}
