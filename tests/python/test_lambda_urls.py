@@ -105,6 +105,27 @@ def test_iam_url_needs_a_signature(lam):
     assert status == 200 and json.loads(body) == {"just": "json"}
 
 
+def test_url_changes_take_effect_at_once(lam):
+    create(lam, "web", {"app.py": HTTP_ECHO})
+    first = lam.create_function_url_config(FunctionName="web", AuthType="NONE")["FunctionUrl"]
+    assert request(first + "plain")[0] == 200
+    lam.update_function_url_config(FunctionName="web", AuthType="AWS_IAM")
+    assert request(first + "plain")[0] == 403
+    lam.delete_function_url_config(FunctionName="web")
+    assert request(first + "plain")[0] == 404
+    second = lam.create_function_url_config(FunctionName="web", AuthType="NONE")["FunctionUrl"]
+    assert second != first
+    assert request(second + "plain")[0] == 200
+    assert request(first + "plain")[0] == 404
+    # A function made again under the same name does not answer its predecessor's URL.
+    lam.delete_function(FunctionName="web")
+    assert request(second + "plain")[0] == 404
+    create(lam, "web", {"app.py": HTTP_ECHO})
+    third = lam.create_function_url_config(FunctionName="web", AuthType="NONE")["FunctionUrl"]
+    assert request(third + "plain")[0] == 200
+    assert request(second + "plain")[0] == 404
+
+
 def test_permissions(lam):
     arn = create(lam, "perm", {"app.py": PYTHON_ECHO})["FunctionArn"]
     with pytest.raises(ClientError) as exc:

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use nimbus_core::{RequestContext, ServiceError};
 use nimbus_model::lambda::errors as wire_errors;
@@ -204,11 +203,9 @@ impl Lambda {
         format!("{}{alias}", Self::function_key(ctx, name))
     }
 
-    /// Forgets a changed alias. The change count keeps an invocation that read the alias
-    /// before the change from caching what it read.
+    /// Forgets a changed alias (every alias of a function for its key prefix).
     pub(crate) fn drop_cached_alias(&self, key: &str) {
-        self.alias_changes.fetch_add(1, Ordering::AcqRel);
-        self.aliases.write().retain(|k, _| !k.starts_with(key));
+        self.aliases.forget(key);
     }
 
     /// Creates an alias (`change.function_version` is required).
@@ -409,16 +406,9 @@ impl Lambda {
         alias: &str,
     ) -> Result<Arc<AliasRecord>, ServiceError> {
         let key = Self::alias_key(ctx, name, alias);
-        if let Some(found) = self.aliases.read().get(&key) {
-            return Ok(Arc::clone(found));
-        }
-        let changes = self.alias_changes.load(Ordering::Acquire);
-        let record = Arc::new(self.get_alias(ctx, name, alias)?);
-        let mut cache = self.aliases.write();
-        if self.alias_changes.load(Ordering::Acquire) == changes {
-            cache.insert(key, Arc::clone(&record));
-        }
-        Ok(record)
+        self.aliases
+            .get_or_load(key, || self.get_alias(ctx, name, alias).map(Some))?
+            .ok_or_else(|| alias_not_found(ctx, name, alias))
     }
 
     /// A function's aliases in name order, optionally only those of one version.

@@ -119,6 +119,28 @@ fn decode_outcome(text: Option<String>) -> Option<AttemptOutcome> {
     serde_json::from_str(&text?).ok()
 }
 
+/// A queued event from its row (`id, account, region, name, payload, qualifier, request_id,
+/// attempts, function_errors, last_outcome, enqueued_at`).
+fn queued_event(row: &nimbus_store::Row) -> Result<QueuedEvent, nimbus_store::DbError> {
+    Ok(QueuedEvent {
+        id: row.i64(0)?,
+        account: row.string(1)?,
+        region: row.string(2)?,
+        function: FunctionRef {
+            name: row.string(3)?,
+            qualifier: row.opt_string(5)?,
+        },
+        payload: row.blob(4)?.to_vec(),
+        // Events queued before request ids were kept get one now (stored with the event's
+        // outcome).
+        request_id: row.opt_string(6)?.unwrap_or_else(nimbus_core::ids::uuid),
+        attempts: row.i64(7)?,
+        function_errors: row.i64(8)?,
+        last_outcome: decode_outcome(row.opt_string(9)?),
+        enqueued_at: row.i64(10)?,
+    })
+}
+
 impl QueuedEvent {
     fn function_key(&self) -> FunctionKey {
         (
@@ -183,74 +205,33 @@ impl Lambda {
         let saturated = self.events.running.saturated();
         // Running events are still in the queue (and come first): look past them.
         let running = i64::try_from(self.events.running.count()).unwrap_or(i64::MAX);
+        // One read: the candidates come whole, so the admitted ones need no second look.
         let candidates = self.db.read(|tx| {
             let (exclude, mut args) = excluding(&saturated, 3);
             args.splice(0..0, params![now, limit * CANDIDATES_PER_SLOT + running]);
             let sql = format!(
-                "SELECT id, account, region, name FROM lambda_event_queue WHERE claimed = 0 AND due_at <= ?1{exclude} ORDER BY due_at, id LIMIT ?2"
+                "SELECT id, account, region, name, payload, qualifier, request_id, attempts, function_errors, last_outcome, enqueued_at FROM lambda_event_queue WHERE claimed = 0 AND due_at <= ?1{exclude} ORDER BY due_at, id LIMIT ?2"
             );
             tx.query(&sql, &args)?
                 .iter()
-                .map(|row| Ok((row.i64(0)?, (row.string(1)?, row.string(2)?, row.string(3)?))))
-                .collect::<Result<Vec<(i64, FunctionKey)>, _>>()
+                .map(queued_event)
+                .collect::<Result<Vec<QueuedEvent>, _>>()
         })?;
         let mut limits: HashMap<FunctionKey, Option<usize>> = HashMap::new();
         let mut admitted = Vec::new();
-        for (id, function) in candidates {
+        for event in candidates {
             if admitted.len() >= usize::try_from(limit).unwrap_or(0) {
                 break;
             }
+            let function = event.function_key();
             let reserved = *limits
                 .entry(function.clone())
                 .or_insert_with(|| self.reserved_concurrency(&function));
-            if self.events.running.admit(&function, id, reserved) {
-                admitted.push((id, function));
+            if self.events.running.admit(&function, event.id, reserved) {
+                admitted.push(event);
             }
         }
-        let loaded = self.db.read(|tx| {
-            let mut events = Vec::with_capacity(admitted.len());
-            for (id, _) in &admitted {
-                let Some(row) = tx.query_one(
-                    "SELECT id, account, region, name, payload, qualifier, request_id, attempts, function_errors, last_outcome, enqueued_at FROM lambda_event_queue WHERE id = ?1",
-                    &params![*id],
-                )?
-                else {
-                    continue;
-                };
-                events.push(QueuedEvent {
-                    id: *id,
-                    account: row.string(1)?,
-                    region: row.string(2)?,
-                    function: FunctionRef {
-                        name: row.string(3)?,
-                        qualifier: row.opt_string(5)?,
-                    },
-                    payload: row.blob(4)?.to_vec(),
-                    // Events queued before request ids were kept get one now (stored with
-                    // the event's outcome).
-                    request_id: row
-                        .opt_string(6)?
-                        .unwrap_or_else(nimbus_core::ids::uuid),
-                    attempts: row.i64(7)?,
-                    function_errors: row.i64(8)?,
-                    last_outcome: decode_outcome(row.opt_string(9)?),
-                    enqueued_at: row.i64(10)?,
-                });
-            }
-            Ok(events)
-        });
-        // Admitted events that were not loaded (gone meanwhile, or the read failed) do not
-        // run.
-        let started: Vec<i64> = loaded.as_ref().map_or_else(
-            |_| Vec::new(),
-            |events| events.iter().map(|e| e.id).collect(),
-        );
-        for (id, function) in &admitted {
-            if !started.contains(id) {
-                self.events.running.finish(function, *id);
-            }
-        }
-        loaded
+        Ok(admitted)
     }
 
     /// The function's reserved concurrency, which its asynchronous events wait for. A
@@ -260,7 +241,7 @@ impl Lambda {
         let base = self.endpoint.get().cloned().unwrap_or_default();
         let ctx = RequestContext::internal(account, region, &base);
         let reserved = self
-            .get_function(&ctx, name)
+            .cached_function(&ctx, name)
             .ok()?
             .record
             .reserved_concurrency?;

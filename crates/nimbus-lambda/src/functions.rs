@@ -1,6 +1,7 @@
 //! Creating, reading, changing and deleting functions.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use nimbus_core::{RequestContext, ServiceError};
 use nimbus_store::{TxError, params};
@@ -132,6 +133,21 @@ impl Lambda {
             .db
             .read(|tx| load_function(tx, account, region, name))?;
         row.ok_or_else(|| errors::function_not_found(&function_arn(ctx, name)))
+    }
+
+    /// A function and its tags as last changed, without a store read when unchanged since
+    /// the last call: for the reads every invocation makes.
+    pub(crate) fn cached_function(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+    ) -> Result<Arc<StoredFunction>, ServiceError> {
+        let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+        self.functions
+            .get_or_load(Self::function_key(ctx, name), || {
+                self.db.read(|tx| load_function(tx, account, region, name))
+            })?
+            .ok_or_else(|| errors::function_not_found(&function_arn(ctx, name)))
     }
 
     /// The stored zip of a function.

@@ -27,6 +27,7 @@ mod logsink;
 mod policy;
 mod provisioned;
 mod provisioned_api;
+mod read_cache;
 mod record;
 mod schema;
 mod settings;
@@ -39,7 +40,6 @@ mod wire_shapes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -95,9 +95,12 @@ pub struct Lambda {
     /// the version changes, so an invoke never reads the store.
     deployed: RwLock<HashMap<String, Arc<deploy::Deployed>>>,
     /// Aliases that invocations went through, by `account/region/name/alias`.
-    aliases: RwLock<HashMap<String, Arc<aliases::AliasRecord>>>,
-    /// Counts alias changes, so that a read racing a change is not cached.
-    alias_changes: AtomicU64,
+    aliases: read_cache::ReadCache<aliases::AliasRecord>,
+    /// Functions' stored settings, by `account/region/name/`, for the reads every invocation
+    /// makes (reserved concurrency, URL configuration).
+    functions: read_cache::ReadCache<functions::StoredFunction>,
+    /// Whose function URL an id is, by id.
+    url_owners: read_cache::ReadCache<url_configs::UrlOwner>,
     logs: logsink::LogForwarder,
     /// `http://host:port` of nimbus itself, for `AWS_ENDPOINT_URL` inside functions; known
     /// once the server has bound its port.
@@ -144,8 +147,9 @@ impl Lambda {
             config,
             executor,
             deployed: RwLock::default(),
-            aliases: RwLock::default(),
-            alias_changes: AtomicU64::new(0),
+            aliases: read_cache::ReadCache::default(),
+            functions: read_cache::ReadCache::default(),
+            url_owners: read_cache::ReadCache::default(),
             logs: logsink::LogForwarder::start(log_writer),
             endpoint: OnceLock::new(),
             events: event_queue::EventQueue::default(),
@@ -221,6 +225,7 @@ impl Lambda {
     /// Drops what is cached about `$LATEST` and its warm instances (published versions
     /// never change).
     fn forget(&self, ctx: &RequestContext, name: &str) {
+        self.functions.forget(&Self::function_key(ctx, name));
         self.forget_version(ctx, name, Version::Latest);
     }
 
@@ -233,6 +238,7 @@ impl Lambda {
     /// Drops what is cached about every version and alias of a function.
     fn forget_function(&self, ctx: &RequestContext, name: &str) {
         let prefix = Self::function_key(ctx, name);
+        self.functions.forget(&prefix);
         self.deployed.write().retain(|k, _| !k.starts_with(&prefix));
         self.unreserved_pools.write().remove(&Self::scope_key(ctx));
         self.drop_cached_alias(&prefix);
@@ -245,6 +251,8 @@ impl Lambda {
         self.deployed.write().clear();
         self.async_configs.write().clear();
         self.unreserved_pools.write().clear();
+        self.functions.forget("");
+        self.url_owners.forget("");
         self.drop_cached_alias("");
         self.event_sources.changed.notify_one();
         self.executor.stop_all();

@@ -1,6 +1,8 @@
 //! Function URL configurations: one for `$LATEST` (kept in the function's record) and one per
 //! alias (kept in the alias's record). A URL id leads to its function and alias.
 
+use std::sync::Arc;
+
 use nimbus_core::{RequestContext, ServiceError};
 use nimbus_model::lambda::errors as wire_errors;
 use nimbus_store::{TxError, params};
@@ -193,7 +195,7 @@ impl Lambda {
         alias: Option<&str>,
     ) -> Result<UrlConfig, ServiceError> {
         let url = match alias {
-            None => self.get_function(ctx, name)?.record.url,
+            None => self.cached_function(ctx, name)?.record.url.clone(),
             Some(alias) => self.get_alias(ctx, name, alias)?.url,
         };
         url.ok_or_else(|| url_not_found(ctx, name, alias))
@@ -237,6 +239,7 @@ impl Lambda {
             }
             Some(alias) => self.clear_alias_url(ctx, name, alias).await?,
         }
+        let id = config.id.clone();
         self.db
             .write(move |tx| {
                 tx.execute(
@@ -245,25 +248,31 @@ impl Lambda {
                 )?;
                 Ok(())
             })
-            .await
+            .await?;
+        self.url_owners.forget(&id);
+        Ok(())
     }
 
-    /// The account, region, function and alias a URL id belongs to.
-    pub(crate) fn url_owner(&self, id: &str) -> Result<Option<UrlOwner>, ServiceError> {
-        self.db.read(|tx| {
-            tx.query_one(
-                "SELECT account, region, name, qualifier FROM lambda_url_ids WHERE url_id = ?1",
-                &params![id],
-            )?
-            .map(|row| {
-                Ok(UrlOwner {
-                    account: row.string(0)?,
-                    region: row.string(1)?,
-                    name: row.string(2)?,
-                    alias: row.opt_string(3)?,
+    /// The account, region, function and alias a URL id belonged to when made; kept until
+    /// the URL is deleted. An id is never reused, and whether the URL still exists is the
+    /// owner's current URL configuration's to say.
+    pub(crate) fn url_owner(&self, id: &str) -> Result<Option<Arc<UrlOwner>>, ServiceError> {
+        self.url_owners.get_or_load(id.to_owned(), || {
+            self.db.read(|tx| {
+                tx.query_one(
+                    "SELECT account, region, name, qualifier FROM lambda_url_ids WHERE url_id = ?1",
+                    &params![id],
+                )?
+                .map(|row| {
+                    Ok(UrlOwner {
+                        account: row.string(0)?,
+                        region: row.string(1)?,
+                        name: row.string(2)?,
+                        alias: row.opt_string(3)?,
+                    })
                 })
+                .transpose()
             })
-            .transpose()
         })
     }
 }

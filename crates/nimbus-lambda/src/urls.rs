@@ -195,11 +195,13 @@ impl FunctionUrlHandler for LambdaUrls {
             let Ok(Some(owner)) = self.0.url_owner(&url_id) else {
                 return plain(404, "Not Found");
             };
-            let (region, name, alias) = (owner.region, owner.name, owner.alias);
+            let (region, name, alias) = (&owner.region, owner.name.clone(), owner.alias.clone());
             let base = self.0.endpoint.get().cloned().unwrap_or_default();
-            let ctx = RequestContext::internal(&owner.account, &region, &base);
-            let Ok(config) = self.0.get_url(&ctx, &name, alias.as_deref()) else {
-                return plain(404, "Not Found");
+            let ctx = RequestContext::internal(&owner.account, region, &base);
+            // The URL may have been deleted since (and another made, under a new id).
+            let config = match self.0.get_url(&ctx, &name, alias.as_deref()) {
+                Ok(config) if config.id == url_id => config,
+                _ => return plain(404, "Not Found"),
             };
             // AWS_IAM URLs take only signed requests. Signatures themselves are checked by
             // the edge's authentication mode, which does not cover this data-plane path, so
@@ -211,7 +213,7 @@ impl FunctionUrlHandler for LambdaUrls {
             if config.auth_type == "AWS_IAM" && !signed {
                 return plain(403, "Forbidden");
             }
-            let payload = event(&url_id, &region, &request, self.0.clock.now_ms());
+            let payload = event(&url_id, region, &request, self.0.clock.now_ms());
             // An alias's URL runs the version the alias picks, as invoking the alias does.
             let invoke = InvokeRequest {
                 function: name,

@@ -150,7 +150,7 @@ impl Lambda {
             (ctx.account_id.clone(), ctx.region.clone(), name.to_owned());
         let arn = function_arn(ctx, name);
         let now = now_iso(self);
-        self.db
+        let published = self.db
             .write(move |tx| {
                 let (account, region, name) = (&account, &region, &name_owned);
                 let Some(mut latest) = load_function(tx, account, region, name)? else {
@@ -208,7 +208,10 @@ impl Lambda {
                 )?;
                 Ok(PublishedVersion { number, record })
             })
-            .await
+            .await?;
+        // `$LATEST`'s revision changed.
+        self.functions.forget(&Self::function_key(ctx, name));
+        Ok(published)
     }
 
     /// A published version's settings.
