@@ -30,7 +30,12 @@ def test_a_small_capacity_step_delivers_every_message_to_every_subscriber():
         [step] = report["steps"]
         assert step["published"] == 40 and step["publish_errors"] == 0
         assert step["invocations"] == step["expected_invocations"] == 120
-        assert report["highest_sustained_rate"] is not None
+        # Whether the step held the latency bound is the capacity run's figure, not a test
+        # verdict: the test checks that it was measured and judged by the bound.
+        p95 = step["end_to_end_p95_ms"]
+        assert p95 is not None and p95 > 0
+        held = p95 <= report["bound_ms"] and step["rate_achieved"] >= 0.95 * 20
+        assert report["highest_sustained_rate"] == (step["rate_achieved"] if held else None)
         assert 0 < step["nimbus_cpu_share_percent"] <= 100
     finally:
         server.stop()
