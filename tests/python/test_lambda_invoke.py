@@ -223,16 +223,29 @@ def test_reserved_concurrency_throttles(lam, nimbus):
     assert results == [1]
 
 
-def test_concurrent_invokes_scale_out(lam, nimbus):
-    create(lam, "wide", {"app.py": "import os, time\ndef handler(e, c):\n    time.sleep(0.3)\n    return os.getpid()\n"})
-    pids = []
-    threads = [threading.Thread(target=lambda: pids.append(invoke_json(nimbus.client("lambda"), "wide")[1]))
-               for _ in range(4)]
+def test_concurrent_invokes_scale_out(lam, nimbus, tmp_path):
+    # Each invocation checks in and waits until all four have: only four environments running at
+    # once can meet, however slowly the client threads start.
+    code = (
+        "import os, time\n"
+        "def handler(e, c):\n"
+        "    open(os.path.join(e['dir'], str(os.getpid())), 'w').close()\n"
+        "    deadline = time.time() + 10\n"
+        "    while len(os.listdir(e['dir'])) < 4 and time.time() < deadline:\n"
+        "        time.sleep(0.02)\n"
+        "    return [os.getpid(), len(os.listdir(e['dir']))]\n"
+    )
+    create(lam, "wide", {"app.py": code}, Timeout=30)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        invoke_json(nimbus.client("lambda"), "wide", {"dir": str(tmp_path)})[1])) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(pids) == 4 and len(set(pids)) == 4
+    assert len(results) == 4
+    assert len({pid for pid, _ in results}) == 4
+    assert all(seen == 4 for _, seen in results), results
 
 
 def test_environment_reaches_the_function(lam):
