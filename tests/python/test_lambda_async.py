@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 
 import pytest
@@ -182,6 +183,40 @@ def test_on_success_record(fast):
     assert record["requestPayload"] == {"n": 4}
     assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
     assert record["responsePayload"] == {"ok": 4}
+
+
+def test_every_event_runs_once_while_others_finish(fast):
+    """Events queued while others settle each run exactly once: a claim read just before an
+    event settled must not start it again, nor settle a newer event that took its row id."""
+    lam, sqs = fast.client("lambda"), fast.client("sqs")
+    make_function(lam, "each-once", SUCCEEDING)
+    url, queue = make_queue(sqs, "each-once-successes")
+    lam.put_function_event_invoke_config(FunctionName="each-once",
+                                         DestinationConfig={"OnSuccess": {"Destination": queue}})
+    senders, per_sender = 3, 100
+
+    def send(first: int) -> None:
+        client = fast.client("lambda")
+        for n in range(first, first + per_sender):
+            invoke_event(client, "each-once", {"n": n})
+
+    threads = [threading.Thread(target=send, args=(s * per_sender,)) for s in range(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    expected = senders * per_sender
+    seen: list[int] = []
+    deadline = time.monotonic() + 60
+    # After the last expected record, a little longer: a second run of an event would follow.
+    settle_until = None
+    while time.monotonic() < deadline and (settle_until is None or time.monotonic() < settle_until):
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            seen.append(json.loads(message["Body"])["responsePayload"]["ok"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        if settle_until is None and len(seen) >= expected:
+            settle_until = time.monotonic() + 2
+    assert sorted(seen) == list(range(expected))
 
 
 def test_maximum_retry_attempts_zero_tries_once(fast):

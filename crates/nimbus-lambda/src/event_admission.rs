@@ -33,6 +33,9 @@ struct Running {
     by_function: HashMap<FunctionKey, Usage>,
     /// Queue rows claimed: running, or settling their outcome.
     ids: HashSet<i64>,
+    /// Claims released so far. A read of the queue taken while this moved may hold rows as
+    /// they were before their outcome was stored.
+    releases: u64,
 }
 
 impl RunningEvents {
@@ -61,7 +64,9 @@ impl RunningEvents {
     /// concurrency (`limit`) is used up or the event is running already; whether it may start.
     pub fn admit(&self, function: &FunctionKey, id: i64, limit: Option<usize>) -> bool {
         let mut state = self.state.lock();
-        let Running { by_function, ids } = &mut *state;
+        let Running {
+            by_function, ids, ..
+        } = &mut *state;
         let usage = by_function.entry(function.clone()).or_default();
         usage.limit = limit;
         if limit.is_some_and(|limit| usage.running >= limit) || !ids.insert(id) {
@@ -85,7 +90,15 @@ impl RunningEvents {
     /// The event's queue row is settled (gone, or waiting for its next attempt): it may be
     /// claimed again. Whether it was claimed.
     pub fn release(&self, id: i64) -> bool {
-        self.state.lock().ids.remove(&id)
+        let mut state = self.state.lock();
+        let released = state.ids.remove(&id);
+        state.releases += u64::from(released);
+        released
+    }
+
+    /// How many claims were released so far (see [`Running::releases`]).
+    pub fn releases(&self) -> u64 {
+        self.state.lock().releases
     }
 }
 
@@ -101,6 +114,18 @@ mod tests {
     fn finish(running: &RunningEvents, function: &FunctionKey, id: i64) {
         running.end_run(function);
         running.release(id);
+    }
+
+    #[test]
+    fn releases_count_only_claims_that_were_held() {
+        let running = RunningEvents::default();
+        assert!(running.admit(&key("a"), 1, None));
+        assert_eq!(running.releases(), 0);
+        finish(&running, &key("a"), 1);
+        assert_eq!(running.releases(), 1);
+        assert!(!running.release(1));
+        assert!(!running.release(2));
+        assert_eq!(running.releases(), 1);
     }
 
     #[test]

@@ -205,7 +205,9 @@ impl Lambda {
         let saturated = self.events.running.saturated();
         // Running events are still in the queue (and come first): look past them.
         let running = i64::try_from(self.events.running.count()).unwrap_or(i64::MAX);
-        // One read: the candidates come whole, so the admitted ones need no second look.
+        // The candidates come whole, so the admitted ones need no second look, unless an
+        // event settled while they were read (see `still_current`).
+        let releases = self.events.running.releases();
         let candidates = self.db.read(|tx| {
             let (exclude, mut args) = excluding(&saturated, 3);
             args.splice(0..0, params![now, limit * CANDIDATES_PER_SLOT + running]);
@@ -231,7 +233,40 @@ impl Lambda {
                 admitted.push(event);
             }
         }
+        if self.events.running.releases() != releases {
+            admitted = self.still_current(admitted, now);
+        }
         Ok(admitted)
+    }
+
+    /// Keeps the admitted events whose rows are as they were read and still due. An event
+    /// that settled between the read and its admission was read before its outcome was
+    /// stored: it is gone (and its row id may already name a newer event, as SQLite reuses
+    /// the highest id), or waits for a later attempt. Starting it again would run it twice
+    /// and settle the wrong row. The others lose their claim and are read afresh next time.
+    fn still_current(&self, admitted: Vec<QueuedEvent>, now: i64) -> Vec<QueuedEvent> {
+        let current = self.db.read(|tx| {
+            let mut current = Vec::with_capacity(admitted.len());
+            for event in &admitted {
+                let row = tx.query_one(
+                    "SELECT 1 FROM lambda_event_queue WHERE id = ?1 AND attempts = ?2 AND (request_id = ?3 OR request_id IS NULL) AND due_at <= ?4",
+                    &params![event.id, event.attempts, &event.request_id, now],
+                )?;
+                current.push(row.is_some());
+            }
+            Ok(current)
+        });
+        let mut kept = Vec::with_capacity(admitted.len());
+        for (index, event) in admitted.into_iter().enumerate() {
+            if current.as_ref().is_ok_and(|current| current[index]) {
+                kept.push(event);
+            } else {
+                self.events.running.end_run(&event.function_key());
+                self.events.running.release(event.id);
+                self.events.notify.notify_one();
+            }
+        }
+        kept
     }
 
     /// The function's reserved concurrency, which its asynchronous events wait for. A
