@@ -208,11 +208,16 @@ impl Sns {
             // next read: a read taken while a lane was still settling could otherwise return
             // its rows again once the lane is gone, and start them a second time.
             in_flight.lock().release_finished();
-            match self.due(now) {
-                Ok(due) => self.start_lanes(due, &in_flight, &lanes),
-                Err(err) => tracing::warn!(%err, "sns outbox read failed"),
-            }
-            let next = self.next_due(now).ok().flatten();
+            let next = match self.due(now) {
+                Ok((due, next)) => {
+                    self.start_lanes(due, &in_flight, &lanes);
+                    next
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "sns outbox read failed");
+                    None
+                }
+            };
             let clock = self.clock.clone();
             tokio::select! {
                 _ = shutdown.changed() => {}
@@ -246,31 +251,30 @@ impl Sns {
         }
     }
 
-    fn due(&self, now: i64) -> Result<Vec<Due>, ServiceError> {
+    /// The deliveries due now, and when the next later one falls due: one read for both.
+    fn due(&self, now: i64) -> Result<(Vec<Due>, Option<i64>), ServiceError> {
         self.db.read(|tx| {
-            tx.query(
-                "SELECT d.id, d.message_row, d.subscription_arn, d.kind, d.lane, d.attempt
-                 FROM sns_deliveries d
-                 WHERE d.due_at <= ?1 AND (d.lane IS NULL OR NOT EXISTS (
-                     SELECT 1 FROM sns_deliveries e WHERE e.lane = d.lane AND e.id < d.id AND e.due_at > ?1))
-                 ORDER BY d.id LIMIT ?2",
-                &params![now, BATCH],
-            )?
-            .iter()
-            .map(due_from_row)
-            .collect()
-        })
-    }
-
-    fn next_due(&self, now: i64) -> Result<Option<i64>, ServiceError> {
-        self.db.read(|tx| {
-            tx.query_one(
-                "SELECT MIN(due_at) FROM sns_deliveries WHERE due_at > ?1",
-                &params![now],
-            )?
-            .map(|r| r.opt_i64(0))
-            .transpose()
-            .map(Option::flatten)
+            let due = tx
+                .query(
+                    "SELECT d.id, d.message_row, d.subscription_arn, d.kind, d.lane, d.attempt
+                     FROM sns_deliveries d
+                     WHERE d.due_at <= ?1 AND (d.lane IS NULL OR NOT EXISTS (
+                         SELECT 1 FROM sns_deliveries e WHERE e.lane = d.lane AND e.id < d.id AND e.due_at > ?1))
+                     ORDER BY d.id LIMIT ?2",
+                    &params![now, BATCH],
+                )?
+                .iter()
+                .map(due_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            let next = tx
+                .query_one(
+                    "SELECT MIN(due_at) FROM sns_deliveries WHERE due_at > ?1",
+                    &params![now],
+                )?
+                .map(|r| r.opt_i64(0))
+                .transpose()?
+                .flatten();
+            Ok((due, next))
         })
     }
 
