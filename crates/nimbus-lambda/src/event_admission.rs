@@ -76,6 +76,13 @@ impl RunningEvents {
         true
     }
 
+    /// An admitted event that will not run (now): its claim and its concurrency are released.
+    pub fn unclaim(&self, function: &FunctionKey, id: i64) {
+        if self.release(id) {
+            self.end_run(function);
+        }
+    }
+
     /// An event's run ended: its function's reserved concurrency has a slot free again.
     pub fn end_run(&self, function: &FunctionKey) {
         let by_function = &mut self.state.lock().by_function;
@@ -110,18 +117,12 @@ mod tests {
         ("000000000000".into(), "us-east-1".into(), name.into())
     }
 
-    /// What the worker does when an event's run is over.
-    fn finish(running: &RunningEvents, function: &FunctionKey, id: i64) {
-        running.end_run(function);
-        running.release(id);
-    }
-
     #[test]
     fn releases_count_only_claims_that_were_held() {
         let running = RunningEvents::default();
         assert!(running.admit(&key("a"), 1, None));
         assert_eq!(running.releases(), 0);
-        finish(&running, &key("a"), 1);
+        running.unclaim(&key("a"), 1);
         assert_eq!(running.releases(), 1);
         assert!(!running.release(1));
         assert!(!running.release(2));
@@ -136,7 +137,7 @@ mod tests {
         assert!(!running.admit(&key("a"), 3, Some(2)));
         assert!(running.admit(&key("b"), 4, None));
         assert_eq!(running.saturated(), vec![key("a")]);
-        finish(&running, &key("a"), 1);
+        running.unclaim(&key("a"), 1);
         assert!(running.saturated().is_empty());
         assert!(running.admit(&key("a"), 3, Some(2)));
         assert!(running.is_running(3) && !running.is_running(1));
@@ -148,7 +149,7 @@ mod tests {
         assert!(running.admit(&key("a"), 7, None));
         assert!(!running.admit(&key("a"), 7, None));
         assert_eq!(running.count(), 1);
-        finish(&running, &key("a"), 7);
+        running.unclaim(&key("a"), 7);
         // A second release of the same claim changes nothing.
         assert!(!running.release(7));
         assert_eq!(running.count(), 0);
@@ -163,7 +164,7 @@ mod tests {
         }
         assert!(running.saturated().is_empty());
         for id in 0..100 {
-            finish(&running, &key("a"), id);
+            running.unclaim(&key("a"), id);
         }
         assert!(running.state.lock().by_function.is_empty());
     }

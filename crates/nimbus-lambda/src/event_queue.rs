@@ -256,17 +256,17 @@ impl Lambda {
             }
             Ok(current)
         });
-        let mut kept = Vec::with_capacity(admitted.len());
-        for (index, event) in admitted.into_iter().enumerate() {
-            if current.as_ref().is_ok_and(|current| current[index]) {
-                kept.push(event);
-            } else {
-                self.events.running.end_run(&event.function_key());
-                self.events.running.release(event.id);
-                self.events.notify.notify_one();
-            }
+        let (kept, dropped): (Vec<_>, Vec<_>) = admitted
+            .into_iter()
+            .enumerate()
+            .partition(|(index, _)| current.as_ref().is_ok_and(|current| current[*index]));
+        for (_, event) in &dropped {
+            self.events.running.unclaim(&event.function_key(), event.id);
         }
-        kept
+        if !dropped.is_empty() {
+            self.events.notify.notify_one();
+        }
+        kept.into_iter().map(|(_, event)| event).collect()
     }
 
     /// The function's reserved concurrency, which its asynchronous events wait for. A
